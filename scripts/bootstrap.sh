@@ -1,0 +1,98 @@
+#!/usr/bin/env bash
+# Sets up everything Patchbay needs on this machine, idempotently; a few seconds when all is there.
+#   - npm dependencies (npm ci when node_modules is missing or older than package-lock.json)
+#   - the temporal CLI at a pinned version, in .tools/bin (built once with `go install`, cached)
+#   - a Docker engine: DOCKER_HOST or /var/run/docker.sock if it answers; otherwise, on Debian as
+#     root, Debian's docker.io with dockerd started by us (log and pid under .state/docker)
+#   - with --fixtures: the static busybox and the local test fixture images
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+TEMPORAL_VERSION="v1.5.1" # later tags carry a `replace` directive that `go install` rejects
+TOOLS="$ROOT/.tools/bin"
+STATE="$ROOT/.state"
+CACHE="${XDG_CACHE_HOME:-$HOME/.cache}/patchbay"
+WITH_FIXTURES=0
+for arg in "$@"; do
+  case "$arg" in
+    --fixtures) WITH_FIXTURES=1 ;;
+    *) echo "bootstrap: unknown option $arg" >&2; exit 2 ;;
+  esac
+done
+
+say() { printf 'bootstrap: %s\n' "$*" >&2; }
+die() { printf 'bootstrap: ERROR: %s\n' "$*" >&2; exit 1; }
+is_debian_root() { [ "$(id -u)" = 0 ] && [ -f /etc/debian_version ] && command -v apt-get >/dev/null; }
+APT_UPDATED=0
+apt_install() {
+  is_debian_root || die "missing: $* (install it, or run this as root on Debian to let bootstrap do it)"
+  if [ "$APT_UPDATED" = 0 ]; then
+    say "apt-get update"
+    apt-get update -qq >/dev/null || die "apt-get update failed"
+    APT_UPDATED=1
+  fi
+  say "apt-get install $*"
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$@" >/dev/null || die "apt-get install $* failed"
+}
+
+# --- Node and npm dependencies -------------------------------------------------------------
+command -v node >/dev/null || die "Node.js 20 or newer is required (apt-get install nodejs, or nodesource)"
+node_major="$(node -p 'process.versions.node.split(".")[0]')"
+[ "$node_major" -ge 20 ] || die "Node.js 20 or newer is required (found $(node --version))"
+if [ ! -f "$ROOT/node_modules/.package-lock.json" ] || [ "$ROOT/package-lock.json" -nt "$ROOT/node_modules/.package-lock.json" ]; then
+  say "npm ci"
+  (cd "$ROOT" && npm ci --no-audit --no-fund --loglevel=error) || die "npm ci failed"
+fi
+
+# --- temporal CLI ---------------------------------------------------------------------------
+mkdir -p "$TOOLS" "$STATE"
+if [ ! -x "$TOOLS/temporal" ] || [ "$(cat "$TOOLS/.temporal-version" 2>/dev/null)" != "$TEMPORAL_VERSION" ]; then
+  cached="$CACHE/temporal-$TEMPORAL_VERSION"
+  if [ ! -x "$cached" ]; then
+    command -v go >/dev/null || { is_debian_root && apt_install golang-go; }
+    command -v go >/dev/null || die "Go is required to build the temporal CLI (go install github.com/temporalio/cli/cmd/temporal@$TEMPORAL_VERSION)"
+    say "building temporal CLI $TEMPORAL_VERSION with go install (once; takes a few minutes cold)"
+    mkdir -p "$CACHE/gobin"
+    (cd /tmp && GOBIN="$CACHE/gobin" GOFLAGS=-buildvcs=false go install "github.com/temporalio/cli/cmd/temporal@$TEMPORAL_VERSION") \
+      || die "go install of the temporal CLI failed (needs the Go module proxy and a Go toolchain new enough for it)"
+    mv "$CACHE/gobin/temporal" "$cached"
+  fi
+  cp "$cached" "$TOOLS/temporal"
+  echo "$TEMPORAL_VERSION" > "$TOOLS/.temporal-version"
+fi
+
+# --- Docker engine --------------------------------------------------------------------------
+docker_answers() {
+  if [ -n "${DOCKER_HOST:-}" ]; then
+    command -v docker >/dev/null && docker version >/dev/null 2>&1
+  else
+    [ -S /var/run/docker.sock ] && curl -fsS --max-time 3 --unix-socket /var/run/docker.sock http://localhost/_ping >/dev/null 2>&1
+  fi
+}
+command -v curl >/dev/null || apt_install curl ca-certificates
+if ! docker_answers; then
+  if [ -n "${DOCKER_HOST:-}" ]; then
+    die "DOCKER_HOST=$DOCKER_HOST does not answer (is the engine running? is the docker CLI installed?)"
+  fi
+  command -v dockerd >/dev/null || apt_install docker.io
+  is_debian_root || die "no Docker engine answers on /var/run/docker.sock and this is not Debian as root: start Docker, or set DOCKER_HOST"
+  mkdir -p "$STATE/docker"
+  if [ -f "$STATE/docker/dockerd.pid" ] && kill -0 "$(cat "$STATE/docker/dockerd.pid")" 2>/dev/null; then
+    say "dockerd (pid $(cat "$STATE/docker/dockerd.pid")) is starting"
+  else
+    say "starting dockerd (log: $STATE/docker/dockerd.log)"
+    # setsid: the engine outlives this script; containers are the cloud, not a child of our shell.
+    setsid dockerd --pidfile "$STATE/docker/dockerd.pid" >>"$STATE/docker/dockerd.log" 2>&1 < /dev/null &
+  fi
+  for _ in $(seq 1 60); do docker_answers && break; sleep 0.5; done
+  docker_answers || die "dockerd did not answer within 30 s; see $STATE/docker/dockerd.log"
+fi
+command -v docker >/dev/null || apt_install docker.io
+
+# --- test fixtures --------------------------------------------------------------------------
+if [ "$WITH_FIXTURES" = 1 ]; then
+  [ -x /bin/busybox ] && file_is_static=$(ldd /bin/busybox 2>&1 | grep -c "not a dynamic") || file_is_static=0
+  [ "$file_is_static" = 1 ] || apt_install busybox-static
+  bash "$ROOT/scripts/build-fixtures.sh" >&2
+fi
+say "ready: temporal CLI $TEMPORAL_VERSION, docker engine $(curl -fsS --unix-socket /var/run/docker.sock http://localhost/version 2>/dev/null | node -pe 'JSON.parse(require("fs").readFileSync(0)).Version' 2>/dev/null || echo "at $DOCKER_HOST")"

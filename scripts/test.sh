@@ -1,0 +1,10 @@
+#!/usr/bin/env bash
+# The README's test command (and CI's): set up what is missing, then typecheck, lint and run every
+# test (unit, then integration against a real Temporal dev server and the real Docker engine).
+set -euo pipefail
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$ROOT"
+bash scripts/bootstrap.sh --fixtures
+echo "== typecheck" && npx tsc --noEmit
+echo "== lint" && npx eslint . && npx prettier --check . >/dev/null
+echo "== tests" && npx jest --runInBand "$@"

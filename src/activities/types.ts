@@ -1,0 +1,101 @@
+// Inputs and results of activities. Workflows import these with `import type` only.
+import type { DockerHostSpec, HealthCheckSpec, InstanceSpec, ServiceSpec } from '../record/schema';
+
+/** One instance of one service of one cloud, on the host that runs it. */
+export interface InstanceRef {
+  cloud: string;
+  service: string;
+  /** instanceId(): "<host>-<port>" */
+  instance: string;
+  host: DockerHostSpec;
+}
+
+export interface ObservedInstance {
+  instance: string;
+  containerId: string;
+  name: string;
+  running: boolean;
+  specHash: string;
+  revision: number;
+  version: string;
+}
+
+export interface ServiceObservation {
+  /** The container serving each instance, by instance id. */
+  active: Record<string, ObservedInstance>;
+  /** Old containers kept stopped for rollback. */
+  retired: ObservedInstance[];
+}
+
+export interface PreflightInput {
+  cloud: string;
+  service: ServiceSpec;
+  hosts: DockerHostSpec[];
+}
+
+export interface RetireInput {
+  ref: InstanceRef;
+  /** The revision whose change retires the container; it names the kept container. */
+  revision: number;
+  stopTimeoutMs: number;
+}
+
+export interface RetireResult {
+  retiredName: string | null;
+  containerId: string | null;
+}
+
+export interface StartInput {
+  ref: InstanceRef;
+  service: ServiceSpec;
+  instance: InstanceSpec;
+  revision: number;
+}
+
+export interface StartResult {
+  containerId: string;
+  name: string;
+}
+
+export interface HealthGateInput {
+  ref: InstanceRef;
+  port: number;
+  health: HealthCheckSpec;
+}
+
+export interface HealthGateResult {
+  elapsedMs: number;
+  attempts: number;
+  lastResponse: string;
+}
+
+export interface BakeInput extends HealthGateInput {
+  containerId: string;
+  bakeMs: number;
+}
+
+export interface RestoreInput {
+  ref: InstanceRef;
+  /** The failed change's revision: containers labelled with it are removed. */
+  revision: number;
+  retiredName: string | null;
+  /** How to recreate the old instance when its kept container is gone; null for a brand-new instance. */
+  previous: { service: ServiceSpec; instance: InstanceSpec; revision: number } | null;
+}
+
+export interface RestoreResult {
+  outcome: 'kept-container-restarted' | 'recreated' | 'removed' | 'already-restored';
+  containerId: string | null;
+}
+
+export interface CommitInput {
+  ref: InstanceRef;
+  retiredName: string;
+}
+
+/** Why a health gate or bake failed: the operator reads this in `history` and the Web UI. */
+export interface GateFailureDetails {
+  instance: string;
+  check: string;
+  lastResponse: string;
+}

@@ -1,0 +1,257 @@
+// The `patchbay` command. Exit codes: 0 success; 1 the operation failed (rolled back, failed,
+// environment missing); 2 bad usage or input refused before anything ran (invalid record, unknown
+// cloud, cloud busy with another change).
+import os from 'node:os';
+import { Argument, Command, CommanderError, Option } from 'commander';
+import { stringify as toYaml } from 'yaml';
+import { PatchbayError, type ErrorCode } from '../lib/errors';
+import { temporalConfig } from '../lib/config';
+import { loadRecordFile } from '../record/load';
+import { recordJsonSchema } from '../record/jsonSchema';
+import { PatchbayClient } from './patchbayClient';
+import { observeCloud } from './observeCloud';
+import { computePlan } from './plan';
+import { cloudStatus } from './status';
+import { progressPrinter, renderChangeResult, renderError, renderHistory, renderPlan, renderStatus } from './render';
+import type { ChangeAccepted } from '../workflows/messages';
+
+const REFUSED: ErrorCode[] = ['INVALID_RECORD', 'INVALID_INPUT', 'CLOUD_BUSY', 'NOT_FOUND'];
+
+interface Io {
+  out: (text: string) => void;
+  err: (text: string) => void;
+}
+
+const defaultIo: Io = {
+  out: (text) => process.stdout.write(`${text}\n`),
+  err: (text) => process.stderr.write(`${text}\n`),
+};
+
+function defaultAuthor(): string {
+  return process.env.PATCHBAY_AUTHOR || `${os.userInfo().username}@${os.hostname()}`;
+}
+
+function json(value: unknown): string {
+  return JSON.stringify(value, null, 2);
+}
+
+async function withClient<T>(fn: (client: PatchbayClient) => Promise<T>): Promise<T> {
+  const client = await PatchbayClient.connect(temporalConfig());
+  try {
+    return await fn(client);
+  } finally {
+    await client.close();
+  }
+}
+
+/** Waits for a change with live per-instance lines (stderr) and prints its result; exit 1 unless applied. */
+async function followChange(client: PatchbayClient, cloud: string, accepted: ChangeAccepted, asJson: boolean, io: Io): Promise<number> {
+  if (!asJson) io.err(`revision ${accepted.revision} accepted; running as workflow ${accepted.workflowId}`);
+  const result = await client.waitForChange(accepted.workflowId, asJson ? undefined : progressPrinter(io.err));
+  io.out(asJson ? json({ cloud, workflowId: accepted.workflowId, ...result }) : renderChangeResult(cloud, result));
+  return result.outcome === 'applied' ? 0 : 1;
+}
+
+export function buildProgram(io: Io, setExit: (code: number) => void): Command {
+  const program = new Command('patchbay')
+    .description('Non-destructive lifecycle management for containerized OpenStack, as durable Temporal workflows.')
+    .addHelpText(
+      'after',
+      '\nExit codes: 0 success, 1 the operation failed (or was rolled back), 2 bad usage or input refused before anything ran.\n' +
+        'Temporal: the embedded dev server on 127.0.0.1:7233 unless TEMPORAL_ADDRESS (and TEMPORAL_NAMESPACE,\n' +
+        'TEMPORAL_TLS_CERT/TEMPORAL_TLS_KEY, TEMPORAL_API_KEY) say otherwise. PATCHBAY_TASK_QUEUE picks the task queue.',
+    )
+    .exitOverride()
+    .configureOutput({ writeOut: (s) => io.out(s.trimEnd()), writeErr: (s) => io.err(s.trimEnd()) });
+  const jsonOption = () => new Option('--json', 'print the result as JSON for programs');
+
+  program
+    .command('validate')
+    .description('check a deployment record (schema and meaning); exit 2 with every problem if it is invalid')
+    .argument('<file>', 'deployment record (YAML)')
+    .addOption(jsonOption())
+    .action((file: string, opts: { json?: boolean }) => {
+      const record = loadRecordFile(file);
+      io.out(opts.json ? json({ valid: true, cloud: record.metadata.name }) : `${file}: valid record for cloud ${record.metadata.name}`);
+    });
+
+  program
+    .command('schema')
+    .description('print the JSON Schema of deployment records (for editors)')
+    .action(() => io.out(json(recordJsonSchema())));
+
+  program
+    .command('plan')
+    .description('show what apply would do per service, against the current revision and the running containers; changes nothing')
+    .argument('<file>', 'deployment record (YAML)')
+    .addOption(jsonOption())
+    .action(async (file: string, opts: { json?: boolean }) => {
+      const record = loadRecordFile(file);
+      await withClient(async (client) => {
+        const state = await client.state(record.metadata.name);
+        const current = state?.revisions.find((r) => r.number === state.current)?.record ?? null;
+        const observed = await observeCloud(record.metadata.name, record.spec.runtime.docker.hosts);
+        const plan = computePlan(record, current, observed);
+        io.out(opts.json ? json({ cloud: record.metadata.name, currentRevision: state?.current ?? null, services: plan }) : renderPlan(record.metadata.name, state?.current ?? null, plan));
+      });
+    });
+
+  program
+    .command('apply')
+    .description(
+      'apply a record as the next revision: deploys new services, patches changed ones one batch at a time, repairs drift; ' +
+        'a second apply or rollback while a change runs on the same cloud is refused (exit 2), not queued',
+    )
+    .argument('<file>', 'deployment record (YAML)')
+    .option('-m, --message <text>', 'why: recorded with the revision', '')
+    .option('--author <name>', 'who: recorded with the revision (default $PATCHBAY_AUTHOR or user@host)')
+    .option('--no-wait', 'return once the revision is accepted')
+    .addOption(jsonOption())
+    .action(async (file: string, opts: { message: string; author?: string; wait: boolean; json?: boolean }) => {
+      const record = loadRecordFile(file);
+      await withClient(async (client) => {
+        const accepted = await client.apply(record, { message: opts.message, author: opts.author ?? defaultAuthor() });
+        if (!opts.wait) return io.out(opts.json ? json(accepted) : `revision ${accepted.revision} accepted (${accepted.workflowId})`);
+        setExit(await followChange(client, record.metadata.name, accepted, !!opts.json, io));
+      });
+    });
+
+  program
+    .command('rollback')
+    .description("make a new revision with one service's spec from an earlier revision, applied by the same rolling machinery")
+    .argument('<cloud>')
+    .argument('<service>')
+    .option('--to-revision <n>', 'the revision to take the spec from (default: the last applied one where it differs)', (v) => {
+      if (!/^\d+$/.test(v)) throw new PatchbayError('INVALID_INPUT', `--to-revision must be a revision number (got "${v}")`);
+      return Number(v);
+    })
+    .option('-m, --message <text>', 'why', '')
+    .option('--author <name>', 'who')
+    .option('--no-wait', 'return once the revision is accepted')
+    .addOption(jsonOption())
+    .action(async (cloud: string, service: string, opts: { toRevision?: number; message: string; author?: string; wait: boolean; json?: boolean }) => {
+      await withClient(async (client) => {
+        const accepted = await client.rollback(cloud, {
+          service,
+          toRevision: opts.toRevision,
+          message: opts.message,
+          author: opts.author ?? defaultAuthor(),
+        });
+        if (!opts.wait) return io.out(opts.json ? json(accepted) : `revision ${accepted.revision} accepted (${accepted.workflowId})`);
+        setExit(await followChange(client, cloud, accepted, !!opts.json, io));
+      });
+    });
+
+  program
+    .command('status')
+    .description('per service: recorded version; per instance: running version, container, health, drift')
+    .argument('<cloud>')
+    .addOption(jsonOption())
+    .action(async (cloud: string, opts: { json?: boolean }) => {
+      await withClient(async (client) => {
+        const state = await client.requireCloud(cloud);
+        const current = state.revisions.find((r) => r.number === state.current);
+        const observed = await observeCloud(cloud, current?.record.spec.runtime.docker.hosts ?? []);
+        const watch = state.active ? await client.watchChange(state.active.workflowId) : null;
+        const blocked = watch?.services.find((s) => s.blocked);
+        const status = await cloudStatus(state, observed, blocked?.blocked ? { service: blocked.service, ...blocked.blocked } : null);
+        io.out(opts.json ? json(status) : renderStatus(status));
+      });
+    });
+
+  program
+    .command('history')
+    .description('list the revisions of a cloud with who, when, why and their outcome')
+    .argument('<cloud>')
+    .addOption(jsonOption())
+    .action(async (cloud: string, opts: { json?: boolean }) => {
+      await withClient(async (client) => {
+        const state = await client.requireCloud(cloud);
+        const revisions = state.revisions.map(({ record: _record, ...rest }) => rest);
+        io.out(opts.json ? json({ cloud, current: state.current, revisions }) : renderHistory(state.revisions, state.current));
+      });
+    });
+
+  program
+    .command('show')
+    .description('print one revision: its record (YAML) and outcome')
+    .argument('<cloud>')
+    .argument('<revision>')
+    .addOption(jsonOption())
+    .action(async (cloud: string, rev: string, opts: { json?: boolean }) => {
+      if (!/^\d+$/.test(rev)) throw new PatchbayError('INVALID_INPUT', `revision must be a number (got "${rev}")`);
+      await withClient(async (client) => {
+        const state = await client.requireCloud(cloud);
+        const revision = state.revisions.find((r) => r.number === Number(rev));
+        if (!revision) throw new PatchbayError('NOT_FOUND', `cloud ${cloud} has no revision ${rev} (it has 1..${state.revisions.length})`);
+        if (opts.json) return io.out(json(revision));
+        const { record, ...meta } = revision;
+        io.out(`# revision ${meta.number}: ${meta.outcome}, ${meta.createdAt} by ${meta.author}${meta.message ? `: ${meta.message}` : ''}`);
+        if (meta.reason) io.out(`# reason: ${meta.reason}`);
+        io.out(toYaml(record));
+      });
+    });
+
+  program
+    .command('resolve')
+    .description('decide for a change that waits for an operator: rollback (after a failed rollout with onFailure: pause), retry (a failed compensation, after fixing its cause) or abandon')
+    .argument('<cloud>')
+    .addArgument(new Argument('<action>', 'rollback | retry | abandon').choices(['rollback', 'retry', 'abandon']))
+    .option('-m, --message <text>', 'a note recorded with the decision', '')
+    .option('--author <name>', 'who')
+    .addOption(jsonOption())
+    .action(async (cloud: string, action: 'rollback' | 'retry' | 'abandon', opts: { message: string; author?: string; json?: boolean }) => {
+      await withClient(async (client) => {
+        const out = await client.resolve(cloud, { action, author: opts.author ?? defaultAuthor(), note: opts.message });
+        io.out(opts.json ? json(out) : `decision "${out.accepted}" sent to ${out.workflowId}`);
+      });
+    });
+
+  program
+    .command('worker')
+    .description('run a Patchbay worker (all workflows and activities) until SIGINT/SIGTERM')
+    .action(async () => {
+      const { runWorkerProcess } = await import('../worker/main');
+      await runWorkerProcess();
+    });
+
+  program
+    .command('dev')
+    .description('start the embedded stack: Temporal dev server (SQLite under .state, Web UI on) plus a worker, until Ctrl-C')
+    .action(async () => {
+      const { runDev } = await import('./dev');
+      await runDev(io);
+    });
+
+  program
+    .command('demo')
+    .description('end to end on the embedded stack: deploy the example cloud, patch one service, roll it back, print what happened')
+    .addOption(jsonOption())
+    .action(async (opts: { json?: boolean }) => {
+      const { runDemo } = await import('./demo');
+      setExit(await runDemo(io, !!opts.json));
+    });
+
+  return program;
+}
+
+export async function main(argv: string[], io: Io = defaultIo): Promise<number> {
+  let code = 0;
+  const program = buildProgram(io, (c) => (code = c));
+  try {
+    await program.parseAsync(argv);
+    return code;
+  } catch (error) {
+    if (error instanceof CommanderError) {
+      return error.exitCode === 0 || error.code === 'commander.helpDisplayed' || error.code === 'commander.version' ? 0 : 2;
+    }
+    if (error instanceof PatchbayError) {
+      io.err(renderError(error));
+      const wantsJson = argv.includes('--json');
+      if (wantsJson) io.out(json({ error: { code: error.code, message: error.message, ...error.details } }));
+      return REFUSED.includes(error.code) ? 2 : 1;
+    }
+    io.err(`error: ${error instanceof Error ? error.message : String(error)}`);
+    return 1;
+  }
+}

@@ -1,0 +1,75 @@
+// `patchbay plan`: what an apply would do, per service, against the current revision AND what runs.
+import { instanceId, instanceSpecHash, imageVersion } from '../record/identity';
+import type { CloudRecord, ServiceSpec } from '../record/schema';
+import { classify, diffService } from '../workflows/classify';
+import type { ServiceAction } from '../workflows/types';
+import { EMPTY_OBSERVATION, type CloudObservation } from './observeCloud';
+
+export interface PlannedInstance {
+  instance: string;
+  change: 'create' | 'replace' | 'repair' | 'remove';
+  why: string;
+}
+
+export interface PlannedService {
+  service: string;
+  action: ServiceAction;
+  fromVersion: string | null;
+  toVersion: string | null;
+  instances: PlannedInstance[];
+  /** Where what runs differs from the current revision. */
+  drift: string[];
+}
+
+export function computePlan(record: CloudRecord, current: CloudRecord | null, observed: CloudObservation): PlannedService[] {
+  const recorded = new Map((current?.spec.services ?? []).map((s) => [s.name, s]));
+  const targets = new Map(record.spec.services.map((s) => [s.name, s]));
+  const names = [...targets.keys(), ...[...recorded.keys()].filter((n) => !targets.has(n))];
+  return names.map((name) => {
+    const target = targets.get(name) ?? null;
+    const before: ServiceSpec | null = recorded.get(name) ?? null;
+    const observation = observed.get(name) ?? EMPTY_OBSERVATION;
+    const { replacements, obsolete } = diffService(target, observation);
+    const instances: PlannedInstance[] = replacements.map((i) => {
+      const id = instanceId(i);
+      const active = observation.active[id];
+      const recordedInstance = before?.instances.find((b) => instanceId(b) === id);
+      if (!active) {
+        return recordedInstance
+          ? { instance: id, change: 'repair', why: 'container missing' }
+          : { instance: id, change: 'create', why: 'new instance' };
+      }
+      if (!active.running) return { instance: id, change: 'repair', why: 'container not running' };
+      const matchesRecord = recordedInstance && before && active.specHash === instanceSpecHash(before, recordedInstance);
+      return matchesRecord
+        ? { instance: id, change: 'replace', why: `${active.version} -> ${imageVersion((target as ServiceSpec).image)}` }
+        : { instance: id, change: 'repair', why: 'running container differs from the current revision' };
+    });
+    instances.push(...obsolete.map((o) => ({ instance: o.instance, change: 'remove' as const, why: 'not in the record' })));
+    return {
+      service: name,
+      action: classify(target, before, replacements.length, obsolete.length),
+      fromVersion: before ? imageVersion(before.image) : null,
+      toVersion: target ? imageVersion(target.image) : null,
+      instances,
+      drift: before ? driftOf(before, observation) : [],
+    };
+  });
+}
+
+/** Differences between a recorded service and what runs for it. */
+export function driftOf(recorded: ServiceSpec, observation: typeof EMPTY_OBSERVATION): string[] {
+  const drift: string[] = [];
+  for (const i of recorded.instances) {
+    const id = instanceId(i);
+    const active = observation.active[id];
+    if (!active) drift.push(`${id}: container missing`);
+    else if (!active.running) drift.push(`${id}: container not running`);
+    else if (active.specHash !== instanceSpecHash(recorded, i)) drift.push(`${id}: runs ${active.version}, differs from the record`);
+  }
+  const ids = new Set(recorded.instances.map(instanceId));
+  for (const extra of Object.keys(observation.active).filter((id) => !ids.has(id))) {
+    drift.push(`${extra}: container not in the record`);
+  }
+  return drift;
+}

@@ -1,0 +1,60 @@
+// `patchbay status`: per service the recorded version and, per instance, what actually runs and
+// whether it answers its health check right now.
+import { instanceId } from '../record/identity';
+import { imageVersion } from '../record/identity';
+import { probeHttp } from '../runtime/httpProbe';
+import type { ActiveChange, CloudState, OperatorBlock } from '../workflows/types';
+import { EMPTY_OBSERVATION, type CloudObservation } from './observeCloud';
+import { driftOf } from './plan';
+
+export interface InstanceStatus {
+  instance: string;
+  containerId: string | null;
+  runningVersion: string | null;
+  state: 'running' | 'stopped' | null;
+  /** "healthy (200 OK)", "unhealthy (404 Not Found)", "not running" */
+  health: string;
+}
+
+export interface CloudStatus {
+  cloud: string;
+  currentRevision: number | null;
+  activeChange: ActiveChange | null;
+  /** Set while the running change waits for `patchbay resolve`. */
+  waitingForOperator: (OperatorBlock & { service: string }) | null;
+  services: Array<{ service: string; recordedVersion: string | null; instances: InstanceStatus[]; drift: string[] }>;
+}
+
+export async function cloudStatus(
+  state: CloudState,
+  observed: CloudObservation,
+  waitingForOperator: CloudStatus['waitingForOperator'] = null,
+): Promise<CloudStatus> {
+  const current = state.revisions.find((r) => r.number === state.current);
+  const hosts = new Map((current?.record.spec.runtime.docker.hosts ?? []).map((h) => [h.name, h]));
+  const services = await Promise.all(
+    (current?.record.spec.services ?? []).map(async (service) => {
+      const observation = observed.get(service.name) ?? EMPTY_OBSERVATION;
+      const instances = await Promise.all(
+        service.instances.map(async (i): Promise<InstanceStatus> => {
+          const active = observation.active[instanceId(i)];
+          let health = 'not running';
+          if (active?.running) {
+            const address = hosts.get(i.host)?.address ?? '127.0.0.1';
+            const probe = await probeHttp(`http://${address}:${i.port}${service.health.http.path}`, 2_000);
+            health = `${probe.status === service.health.http.expectStatus ? 'healthy' : 'unhealthy'} (${probe.summary})`;
+          }
+          return {
+            instance: instanceId(i),
+            containerId: active?.containerId ?? null,
+            runningVersion: active?.version ?? null,
+            state: active ? (active.running ? 'running' : 'stopped') : null,
+            health,
+          };
+        }),
+      );
+      return { service: service.name, recordedVersion: imageVersion(service.image), instances, drift: driftOf(service, observation) };
+    }),
+  );
+  return { cloud: state.name, currentRevision: state.current, activeChange: state.active, waitingForOperator, services };
+}

@@ -1,0 +1,131 @@
+// The deployment record: one cloud per YAML file. This zod schema is the single source of truth;
+// the JSON Schema for editors is generated from it (see jsonSchema.ts). It is pure (no Node
+// builtins) because workflow update validators use it too.
+import { z } from 'zod';
+import { parseDuration } from './duration';
+
+export const API_VERSION = 'patchbay/v1';
+
+const dnsLabel = z
+  .string()
+  .regex(/^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/, 'must be lowercase letters, digits and "-" (a DNS label)');
+
+/** "10s", "500ms", "2m", "1h" or a number of milliseconds; normalised to milliseconds. */
+export const Duration = z
+  .union([z.number().int().nonnegative(), z.string()])
+  .transform((value, ctx) => {
+    const ms = parseDuration(value);
+    if (ms === undefined) {
+      ctx.addIssue({ code: 'custom', message: 'must be a duration such as "500ms", "10s", "2m" or "1h"' });
+      return z.NEVER;
+    }
+    return ms;
+  });
+
+/** A reference to a secret that activities resolve at the edge; the value never enters a workflow history. */
+export const SecretRef = z
+  .string()
+  .regex(/^(env:[A-Za-z_][A-Za-z0-9_]*|file:\/.+)$/, 'must be "env:NAME" or "file:/absolute/path"');
+
+export const DockerHost = z
+  .object({
+    name: dnsLabel,
+    endpoint: z
+      .string()
+      .regex(/^(unix:\/\/\/.+|tcp:\/\/[^/]+:\d+)$/, 'must be unix:///path/to/docker.sock or tcp://host:port')
+      .default('unix:///var/run/docker.sock'),
+    /** Where this host's instances are probed (host networking: they bind on the host). */
+    address: z.string().min(1).default('127.0.0.1'),
+  })
+  .strict();
+
+export const Runtime = z
+  .object({
+    docker: z.object({ hosts: z.array(DockerHost).min(1) }).strict(),
+  })
+  .strict();
+
+export const Instance = z
+  .object({
+    host: dnsLabel,
+    port: z.number().int().min(1).max(65535),
+  })
+  .strict();
+
+export const HealthCheck = z
+  .object({
+    http: z
+      .object({
+        path: z.string().startsWith('/').default('/'),
+        expectStatus: z.number().int().min(100).max(599).default(200),
+      })
+      .strict(),
+    timeout: Duration.default(60_000),
+    interval: Duration.default(1_000),
+  })
+  .strict();
+
+export const UpgradePolicy = z
+  .object({
+    strategy: z.literal('rolling').default('rolling'),
+    maxUnavailable: z.number().int().min(1).default(1),
+    /** How long a replaced instance must stay healthy and running before the next batch. */
+    bake: Duration.default(0),
+    /** rollback: compensate automatically; pause: wait for an operator to choose. */
+    onFailure: z.enum(['rollback', 'pause']).default('rollback'),
+  })
+  .strict();
+
+export const Volume = z
+  .object({
+    source: z.string().min(1),
+    target: z.string().startsWith('/'),
+    readOnly: z.boolean().default(false),
+  })
+  .strict();
+
+export const Service = z
+  .object({
+    name: dnsLabel,
+    image: z.string().min(1),
+    dependsOn: z.array(dnsLabel).default([]),
+    instances: z.array(Instance).min(1),
+    /** Plain settings; "{{port}}", "{{host}}", "{{instance}}" and "{{service}}" are filled in per instance. */
+    env: z.record(z.string(), z.string()).default({}),
+    /** Secrets by reference only: env:NAME or file:/path, resolved by the activity that starts the container. */
+    secretEnv: z.record(z.string(), SecretRef).default({}),
+    command: z.array(z.string()).optional(),
+    volumes: z.array(Volume).default([]),
+    health: HealthCheck,
+    upgrade: UpgradePolicy.default({ strategy: 'rolling', maxUnavailable: 1, bake: 0, onFailure: 'rollback' }),
+    stopGracePeriod: Duration.default(10_000),
+  })
+  .strict();
+
+export const CloudRecordSchema = z
+  .object({
+    apiVersion: z.literal(API_VERSION),
+    kind: z.literal('Cloud'),
+    metadata: z
+      .object({
+        name: dnsLabel,
+        labels: z.record(z.string(), z.string()).default({}),
+      })
+      .strict(),
+    spec: z
+      .object({
+        runtime: Runtime,
+        services: z.array(Service).min(1),
+      })
+      .strict(),
+  })
+  .strict();
+
+/** What the operator writes (durations as strings, defaults omitted). */
+export type CloudRecordInput = z.input<typeof CloudRecordSchema>;
+/** The normalised record stored in revisions and passed to workflows (durations in ms, defaults filled). */
+export type CloudRecord = z.output<typeof CloudRecordSchema>;
+export type ServiceSpec = z.output<typeof Service>;
+export type InstanceSpec = z.output<typeof Instance>;
+export type DockerHostSpec = z.output<typeof DockerHost>;
+export type HealthCheckSpec = z.output<typeof HealthCheck>;

@@ -1,0 +1,45 @@
+// Reads the observed state of a cloud back from the runtime, by label: the runtime is the truth.
+import type Docker from 'dockerode';
+import { LABEL } from '../record/identity';
+
+export interface ObservedContainer {
+  id: string;
+  name: string;
+  image: string;
+  cloud: string;
+  service: string;
+  instance: string;
+  version: string;
+  revision: number;
+  specHash: string;
+  running: boolean;
+  state: string;
+  status: string;
+  /** Engine time the container was created (seconds since epoch), stable across restarts. */
+  created: number;
+}
+
+export async function listCloudContainers(
+  docker: Docker,
+  cloud: string,
+  service?: string,
+): Promise<ObservedContainer[]> {
+  const label = [`${LABEL.cloud}=${cloud}`];
+  if (service) label.push(`${LABEL.service}=${service}`);
+  const found = await docker.listContainers({ all: true, filters: { label } });
+  return found.map((c) => ({
+    id: c.Id,
+    name: (c.Names[0] ?? '').replace(/^\//, ''),
+    image: c.Image,
+    cloud: c.Labels[LABEL.cloud] ?? '',
+    service: c.Labels[LABEL.service] ?? '',
+    instance: c.Labels[LABEL.instance] ?? '',
+    version: c.Labels[LABEL.version] ?? '',
+    revision: Number(c.Labels[LABEL.revision] ?? 0),
+    specHash: c.Labels[LABEL.specHash] ?? '',
+    running: c.State === 'running',
+    state: c.State,
+    status: c.Status,
+    created: c.Created,
+  }));
+}

@@ -1,0 +1,21 @@
+// `patchbay worker`: runs the worker against TEMPORAL_ADDRESS (or the embedded dev server) until
+// SIGINT/SIGTERM. PATCHBAY_WORKFLOW_BUNDLE points at a prebuilt bundle (tests build one once).
+import { DefaultLogger, Runtime } from '@temporalio/worker';
+import { temporalConfig } from '../lib/config';
+import { createWorker } from './worker';
+
+export async function runWorkerProcess(): Promise<void> {
+  Runtime.install({ logger: new DefaultLogger((process.env.PATCHBAY_LOG_LEVEL as 'INFO') || 'WARN') });
+  const config = temporalConfig();
+  const { worker, connection } = await createWorker({
+    config,
+    workflowBundlePath: process.env.PATCHBAY_WORKFLOW_BUNDLE || undefined,
+    testRun: process.env.PATCHBAY_TEST_RUN || undefined,
+  });
+  process.stderr.write(`patchbay worker: task queue ${config.taskQueue} on ${config.address} (${config.namespace})\n`);
+  try {
+    await worker.run();
+  } finally {
+    await connection.close();
+  }
+}

@@ -1,0 +1,28 @@
+// Activity stubs with timeouts matched to what each one does. Short Docker calls retry a few times
+// (an engine hiccup); health gates and bakes heartbeat so a dead worker is noticed within seconds.
+import { proxyActivities, type RetryPolicy } from '@temporalio/workflow';
+import type { DockerActivities } from '../activities/dockerActivities';
+
+const retry: RetryPolicy = { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '10s', maximumAttempts: 5 };
+
+export const quick = proxyActivities<DockerActivities>({
+  startToCloseTimeout: '20s',
+  retry,
+});
+
+/** Stopping waits for the service's grace period. */
+export function stopping(stopGracePeriodMs: number) {
+  return proxyActivities<DockerActivities>({
+    startToCloseTimeout: stopGracePeriodMs + 30_000,
+    retry,
+  });
+}
+
+/** Health gates and bakes: long, heartbeating, resumable from their heartbeat details. */
+export function watching(durationMs: number) {
+  return proxyActivities<DockerActivities>({
+    startToCloseTimeout: durationMs + 60_000,
+    heartbeatTimeout: '5s',
+    retry,
+  });
+}

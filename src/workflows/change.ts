@@ -1,0 +1,125 @@
+// One revision of one cloud: every service in dependency order (independent ones in parallel), each
+// as a child workflow. Kept old containers are removed only when the whole revision succeeded; if a
+// service fails, the services this revision already changed are reverted, so the cloud stays on the
+// previous revision as a whole.
+import { executeChild, setHandler } from '@temporalio/workflow';
+import { dependencyLevels } from '../record/validate';
+import type { DockerHostSpec, ServiceSpec } from '../record/schema';
+import { serviceRevertWorkflow } from './serviceRevert';
+import { serviceRolloutWorkflow } from './serviceRollout';
+import { commit } from './saga';
+import { quick } from './activityProxies';
+import { changeProgressQuery } from './messages';
+import { revertWorkflowId, serviceWorkflowId } from './ids';
+import type { ChangeInput, ChangeProgress, ChangeResult, ServiceResult } from './types';
+import { failureMessage } from './failures';
+
+const OK = new Set(['succeeded', 'unchanged']);
+
+function mergeHosts(a: DockerHostSpec[], b: DockerHostSpec[]): DockerHostSpec[] {
+  const byName = new Map(b.map((h) => [h.name, h]));
+  for (const h of a) byName.set(h.name, h); // the new record's view of a host wins
+  return [...byName.values()];
+}
+
+export async function changeWorkflow(input: ChangeInput): Promise<ChangeResult> {
+  const { cloud, revision } = input;
+  const toServices = input.to.spec.services;
+  const fromServices = input.from?.spec.services ?? [];
+  const toNames = new Set(toServices.map((s) => s.name));
+  const removed = fromServices.filter((s) => !toNames.has(s.name));
+  const hosts = mergeHosts(input.to.spec.runtime.docker.hosts, input.from?.spec.runtime.docker.hosts ?? []);
+  const levels = dependencyLevels(toServices);
+  // Removed services go last, dependents before what they depend on.
+  const removalLevels = dependencyLevels(removed).reverse();
+
+  const progress: ChangeProgress = {
+    revision,
+    phase: 'running',
+    services: [...levels.flat(), ...removalLevels.flat()].map((service) => ({
+      service,
+      workflowId: serviceWorkflowId(cloud, revision, service),
+      status: 'pending',
+    })),
+  };
+  setHandler(changeProgressQuery, () => progress);
+  const setStatus = (service: string, status: ChangeProgress['services'][number]['status']): void => {
+    const entry = progress.services.find((s) => s.service === service);
+    if (entry) entry.status = status;
+  };
+
+  const runService = async (name: string): Promise<ServiceResult> => {
+    const target = toServices.find((s) => s.name === name) ?? null;
+    const previous: ServiceSpec | null = fromServices.find((s) => s.name === name) ?? null;
+    setStatus(name, 'running');
+    try {
+      const result = await executeChild(serviceRolloutWorkflow, {
+        workflowId: serviceWorkflowId(cloud, revision, name),
+        args: [
+          { cloud, revision, previousRevision: input.previousRevision, service: name, target, previous, hosts },
+        ],
+      });
+      setStatus(name, result.status);
+      return result;
+    } catch (error) {
+      setStatus(name, 'failed');
+      return {
+        service: name,
+        action: 'unchanged',
+        status: 'failed',
+        fromVersion: null,
+        toVersion: null,
+        instances: [],
+        reason: failureMessage(error),
+        steps: [],
+      };
+    }
+  };
+
+  // Preflight every service of the revision before any is touched: a missing image or a dead host
+  // must refuse the whole revision, not half of it.
+  const preflight = await Promise.allSettled(
+    toServices.map((service) => quick.preflightService({ cloud, service, hosts })),
+  );
+  const problems = preflight.flatMap((p) => (p.status === 'rejected' ? [failureMessage(p.reason)] : []));
+  if (problems.length > 0) {
+    progress.phase = 'done';
+    return { revision, outcome: 'failed', reason: problems.join('; '), services: [] };
+  }
+
+  const results: ServiceResult[] = [];
+  let failed: ServiceResult | undefined;
+  for (const level of [...levels, ...removalLevels]) {
+    const levelResults = await Promise.all(level.map(runService));
+    results.push(...levelResults);
+    failed = levelResults.find((r) => !OK.has(r.status));
+    if (failed) break;
+  }
+
+  if (!failed) {
+    progress.phase = 'committing';
+    await commit(results.flatMap((r) => r.steps));
+    progress.phase = 'done';
+    return { revision, outcome: 'applied', services: results.map((r) => ({ ...r, steps: [] })) };
+  }
+
+  // Put back, newest first, the services this revision already changed.
+  progress.phase = 'reverting';
+  let revertIncomplete: string | undefined;
+  for (const done of results.filter((r) => r.status === 'succeeded').reverse()) {
+    // Progress now points at the revert workflow: that is where an operator's decision would go.
+    const entry = progress.services.find((s) => s.service === done.service);
+    if (entry) Object.assign(entry, { workflowId: revertWorkflowId(cloud, revision, done.service), status: 'running' });
+    const reverted = await executeChild(serviceRevertWorkflow, {
+      workflowId: revertWorkflowId(cloud, revision, done.service),
+      args: [{ cloud, revision, service: done.service, steps: done.steps }],
+    });
+    done.status = reverted.complete ? 'reverted' : 'failed';
+    if (!reverted.complete) revertIncomplete ??= reverted.reason;
+    setStatus(done.service, done.status);
+  }
+  progress.phase = 'done';
+  const reason = `${failed.service}: ${failed.reason ?? failed.status}${revertIncomplete ? `; revert incomplete: ${revertIncomplete}` : ''}`;
+  const outcome = failed.status === 'rolled-back' && !revertIncomplete ? 'rolled-back' : 'failed';
+  return { revision, outcome, reason, services: results.map((r) => ({ ...r, steps: [] })) };
+}

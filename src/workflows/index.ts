@@ -1,0 +1,5 @@
+// The workflows the worker registers.
+export { cloudWorkflow } from './cloud';
+export { changeWorkflow } from './change';
+export { serviceRolloutWorkflow } from './serviceRollout';
+export { serviceRevertWorkflow } from './serviceRevert';

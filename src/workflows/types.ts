@@ -1,0 +1,136 @@
+// State and results of the workflows; shared with clients (they read them from queries and results).
+import type { DockerHostSpec, CloudRecord, InstanceSpec, ServiceSpec } from '../record/schema';
+import type { InstanceRef } from '../activities/types';
+
+export type RevisionOutcome = 'in-progress' | 'applied' | 'rolled-back' | 'failed';
+
+export interface Revision {
+  number: number;
+  record: CloudRecord;
+  message: string;
+  author: string;
+  /** ISO time the revision was accepted. */
+  createdAt: string;
+  finishedAt?: string;
+  outcome: RevisionOutcome;
+  /** Why a revision did not apply: instance, check and last response. */
+  reason?: string;
+  /** Set for revisions made by `rollback`: which service was taken back to which revision. */
+  rollbackOf?: { service: string; toRevision: number };
+  services?: ServiceResult[];
+}
+
+export interface ActiveChange {
+  revision: number;
+  workflowId: string;
+  kind: 'apply' | 'rollback';
+  author: string;
+  message: string;
+  startedAt: string;
+}
+
+export interface CloudState {
+  name: string;
+  revisions: Revision[];
+  /** The last revision that applied: what the cloud runs. */
+  current: number | null;
+  active: ActiveChange | null;
+}
+
+/** One instance replaced (or removed) by a change, and how to put it back. */
+export interface CompensationStep {
+  ref: InstanceRef;
+  port: number;
+  retiredName: string | null;
+  previous: { service: ServiceSpec; instance: InstanceSpec; revision: number } | null;
+}
+
+export type InstancePhase =
+  | 'pending'
+  | 'retiring'
+  | 'starting'
+  | 'health-gate'
+  | 'baking'
+  | 'done'
+  | 'failed'
+  | 'rolling-back'
+  | 'rolled-back'
+  | 'removing'
+  | 'removed';
+
+export interface InstanceProgress {
+  instance: string;
+  phase: InstancePhase;
+  detail?: string;
+}
+
+export type ServiceAction = 'create' | 'patch' | 'update' | 'repair' | 'remove' | 'unchanged';
+
+export type ServiceStatus = 'succeeded' | 'unchanged' | 'rolled-back' | 'failed' | 'reverted';
+
+export interface ServiceResult {
+  service: string;
+  action: ServiceAction;
+  status: ServiceStatus;
+  fromVersion: string | null;
+  toVersion: string | null;
+  instances: InstanceProgress[];
+  reason?: string;
+  /** Compensation data of a successful rollout: used to commit it, or to revert it if a later service fails. */
+  steps: CompensationStep[];
+}
+
+export interface ServiceRolloutInput {
+  cloud: string;
+  revision: number;
+  previousRevision: number | null;
+  service: string;
+  target: ServiceSpec | null;
+  previous: ServiceSpec | null;
+  hosts: DockerHostSpec[];
+}
+
+export interface ServiceRevertInput {
+  cloud: string;
+  revision: number;
+  service: string;
+  steps: CompensationStep[];
+}
+
+export interface ChangeInput {
+  cloud: string;
+  revision: number;
+  previousRevision: number | null;
+  from: CloudRecord | null;
+  to: CloudRecord;
+}
+
+export interface ChangeResult {
+  revision: number;
+  outcome: Exclude<RevisionOutcome, 'in-progress'>;
+  reason?: string;
+  services: ServiceResult[];
+}
+
+export interface ChangeProgress {
+  revision: number;
+  phase: 'running' | 'reverting' | 'committing' | 'done';
+  services: Array<{ service: string; workflowId: string; status: 'pending' | 'running' | ServiceStatus }>;
+}
+
+export interface ServiceProgress {
+  service: string;
+  action: ServiceAction | 'planning';
+  instances: InstanceProgress[];
+  /** Set while the workflow waits for an operator's decision. */
+  blocked: OperatorBlock | null;
+}
+
+export interface OperatorBlock {
+  kind: 'rollout-failed' | 'compensation-failed';
+  reason: string;
+  allowed: OperatorAction[];
+  since: string;
+}
+
+export type OperatorAction = 'rollback' | 'retry' | 'abandon';

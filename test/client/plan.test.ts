@@ -1,0 +1,93 @@
+// Unit tests of the plan (and of classify, which the workflow uses to decide the same thing).
+import type { ServiceObservation } from '../../src/activities/types';
+import { computePlan } from '../../src/client/plan';
+import { instanceSpecHash } from '../../src/record/identity';
+import { CloudRecordSchema, type CloudRecord } from '../../src/record/schema';
+
+function record(services: Record<string, { image: string; ports: number[]; env?: Record<string, string> }>): CloudRecord {
+  return CloudRecordSchema.parse({
+    apiVersion: 'patchbay/v1',
+    kind: 'Cloud',
+    metadata: { name: 'lab' },
+    spec: {
+      runtime: { docker: { hosts: [{ name: 'h1' }] } },
+      services: Object.entries(services).map(([name, s]) => ({
+        name,
+        image: s.image,
+        instances: s.ports.map((port) => ({ host: 'h1', port })),
+        env: s.env ?? {},
+        health: { http: { path: '/health' } },
+      })),
+    },
+  });
+}
+
+/** What runs when a record was applied faithfully. */
+function running(r: CloudRecord, tweak: (service: string, instance: string, o: ServiceObservation) => void = () => undefined) {
+  const observed = new Map<string, ServiceObservation>();
+  for (const s of r.spec.services) {
+    const o: ServiceObservation = { active: {}, retired: [] };
+    for (const i of s.instances) {
+      const id = `${i.host}-${i.port}`;
+      o.active[id] = {
+        instance: id,
+        containerId: `c-${s.name}-${id}`,
+        name: `pb-lab-${s.name}-${id}`,
+        running: true,
+        specHash: instanceSpecHash(s, i),
+        revision: 1,
+        version: s.image.split(':')[1] as string,
+      };
+      tweak(s.name, id, o);
+    }
+    observed.set(s.name, o);
+  }
+  return observed;
+}
+
+const v1 = record({ db: { image: 'x/db:1', ports: [1] }, api: { image: 'x/api:1', ports: [2, 3] } });
+
+test('a new cloud: every service is created', () => {
+  const plan = computePlan(v1, null, new Map());
+  expect(plan.map((s) => `${s.service}:${s.action}`)).toEqual(['db:create', 'api:create']);
+  expect(plan[1]?.instances.map((i) => i.change)).toEqual(['create', 'create']);
+});
+
+test('an identical record on a faithful cloud: nothing to do', () => {
+  const plan = computePlan(v1, v1, running(v1));
+  expect(plan.every((s) => s.action === 'unchanged' && s.instances.length === 0 && s.drift.length === 0)).toBe(true);
+});
+
+test('a new image for one service: patch from -> to, the others unchanged', () => {
+  const v2 = record({ db: { image: 'x/db:1', ports: [1] }, api: { image: 'x/api:2', ports: [2, 3] } });
+  const plan = computePlan(v2, v1, running(v1));
+  expect(plan.map((s) => `${s.service}:${s.action}`)).toEqual(['db:unchanged', 'api:patch']);
+  expect(plan[1]).toMatchObject({ fromVersion: '1', toVersion: '2' });
+  expect(plan[1]?.instances.map((i) => `${i.instance} ${i.change} ${i.why}`)).toEqual(['h1-2 replace 1 -> 2', 'h1-3 replace 1 -> 2']);
+});
+
+test('a changed setting is an update, not a patch', () => {
+  const changed = record({ db: { image: 'x/db:1', ports: [1], env: { A: 'b' } }, api: { image: 'x/api:1', ports: [2, 3] } });
+  expect(computePlan(changed, v1, running(v1))[0]?.action).toBe('update');
+});
+
+test('drift: a stopped or missing container is repaired and reported', () => {
+  const observed = running(v1, (service, id, o) => {
+    if (service === 'api' && id === 'h1-2') (o.active[id] as { running: boolean }).running = false;
+    if (service === 'api' && id === 'h1-3') delete o.active[id];
+  });
+  const plan = computePlan(v1, v1, observed);
+  expect(plan[1]?.action).toBe('repair');
+  expect(plan[1]?.instances.map((i) => `${i.instance} ${i.change} ${i.why}`)).toEqual([
+    'h1-2 repair container not running',
+    'h1-3 repair container missing',
+  ]);
+  expect(plan[1]?.drift).toEqual(['h1-2: container not running', 'h1-3: container missing']);
+});
+
+test('scale down and removed services', () => {
+  const smaller = record({ api: { image: 'x/api:1', ports: [2] } });
+  const plan = computePlan(smaller, v1, running(v1));
+  expect(plan.map((s) => `${s.service}:${s.action}`)).toEqual(['api:update', 'db:remove']);
+  expect(plan[0]?.instances).toEqual([{ instance: 'h1-3', change: 'remove', why: 'not in the record' }]);
+});

@@ -1,0 +1,12 @@
+// What the global setup hands to the test files, through environment variables.
+export const TEST_ENV = {
+  address: 'PATCHBAY_TEST_TEMPORAL_ADDRESS',
+  bundle: 'PATCHBAY_TEST_WORKFLOW_BUNDLE',
+  run: 'PATCHBAY_TEST_RUN',
+} as const;
+
+export function testEnv(name: keyof typeof TEST_ENV): string {
+  const value = process.env[TEST_ENV[name]];
+  if (!value) throw new Error(`${TEST_ENV[name]} is not set: run integration tests through jest's integration project (global setup)`);
+  return value;
+}

@@ -1,0 +1,19 @@
+// Stops the dev server and removes every container this test run created (found by label).
+import { rmSync } from 'node:fs';
+import type { DevServer } from '../../src/lib/devServer';
+import { dockerClient } from '../../src/runtime/dockerClient';
+import { LABEL } from '../../src/record/identity';
+import { TEST_ENV } from './env';
+
+export default async function globalTeardown(): Promise<void> {
+  const state = (globalThis as Record<string, unknown>).__patchbayTest as { server: DevServer; dir: string } | undefined;
+  const docker = dockerClient('unix:///var/run/docker.sock');
+  const run = process.env[TEST_ENV.run];
+  if (run) {
+    for (const c of await docker.listContainers({ all: true, filters: { label: [`${LABEL.test}=${run}`] } })) {
+      await docker.getContainer(c.Id).remove({ force: true });
+    }
+  }
+  await state?.server.stop();
+  if (state) rmSync(state.dir, { recursive: true, force: true });
+}
