@@ -266,7 +266,7 @@ export function createDockerActivities(deps: ActivityDeps) {
       const [resumed] = ctx.info.heartbeatDetails ? [ctx.info.heartbeatDetails as { startedAt: number }] : [];
       const startedAt = resumed?.startedAt ?? Date.now();
       let attempts = 0;
-      let lastResponse = 'no probe yet';
+      let lastResponse: string;
       for (;;) {
         attempts++;
         const info = await inspectOrNull(docker, name);

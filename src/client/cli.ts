@@ -27,6 +27,12 @@ const defaultIo: Io = {
   err: (text) => process.stderr.write(`${text}\n`),
 };
 
+/** Loads heavy modules (the worker's native bridge) only for the commands that need them. */
+function lazy<T>(id: string): T {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  return require(id) as T;
+}
+
 function defaultAuthor(): string {
   return process.env.PATCHBAY_AUTHOR || `${os.userInfo().username}@${os.hostname()}`;
 }
@@ -211,7 +217,7 @@ export function buildProgram(io: Io, setExit: (code: number) => void): Command {
     .command('worker')
     .description('run a Patchbay worker (all workflows and activities) until SIGINT/SIGTERM')
     .action(async () => {
-      const { runWorkerProcess } = await import('../worker/main');
+      const { runWorkerProcess } = lazy<typeof import('../worker/main')>('../worker/main');
       await runWorkerProcess();
     });
 
@@ -219,7 +225,7 @@ export function buildProgram(io: Io, setExit: (code: number) => void): Command {
     .command('dev')
     .description('start the embedded stack: Temporal dev server (SQLite under .state, Web UI on) plus a worker, until Ctrl-C')
     .action(async () => {
-      const { runDev } = await import('./dev');
+      const { runDev } = lazy<typeof import('./dev')>('./dev');
       await runDev(io);
     });
 
@@ -228,7 +234,7 @@ export function buildProgram(io: Io, setExit: (code: number) => void): Command {
     .description('end to end on the embedded stack: deploy the example cloud, patch one service, roll it back, print what happened')
     .addOption(jsonOption())
     .action(async (opts: { json?: boolean }) => {
-      const { runDemo } = await import('./demo');
+      const { runDemo } = lazy<typeof import('./demo')>('./demo');
       setExit(await runDemo(io, !!opts.json));
     });
 

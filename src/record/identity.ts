@@ -95,5 +95,8 @@ export function renderTemplate(template: string, service: ServiceSpec, instance:
     instance: instanceId(instance),
     service: service.name,
   };
-  return template.replace(/\{\{\s*(\w+)\s*\}\}/g, (whole, key: string) => values[key] ?? whole);
+  // hasOwn: "{{constructor}}" must stay as written, not become Object's constructor.
+  return template.replace(/\{\{\s*(\w+)\s*\}\}/g, (whole, key: string) =>
+    Object.hasOwn(values, key) ? (values[key] as string) : whole,
+  );
 }

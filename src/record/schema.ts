@@ -12,7 +12,10 @@ const dnsLabel = z
 
 /** "10s", "500ms", "2m", "1h" or a number of milliseconds; normalised to milliseconds. */
 export const Duration = z
-  .union([z.number().int().nonnegative(), z.string()])
+  .union([
+    z.number().int().nonnegative(),
+    z.string().regex(/^\d+(\.\d+)?(ms|s|m|h)$/, 'must be a duration such as "500ms", "10s", "2m" or "1h"'),
+  ])
   .transform((value, ctx) => {
     const ms = parseDuration(value);
     if (ms === undefined) {
@@ -97,7 +100,12 @@ export const Service = z
     command: z.array(z.string()).optional(),
     volumes: z.array(Volume).default([]),
     health: HealthCheck,
-    upgrade: UpgradePolicy.default({ strategy: 'rolling', maxUnavailable: 1, bake: 0, onFailure: 'rollback' }),
+    upgrade: UpgradePolicy.default({
+      strategy: 'rolling',
+      maxUnavailable: 1,
+      bake: 0,
+      onFailure: 'rollback',
+    }),
     stopGracePeriod: Duration.default(10_000),
   })
   .strict();

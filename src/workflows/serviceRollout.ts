@@ -13,7 +13,6 @@ import { classify, diffService } from './classify';
 import type {
   CompensationStep,
   InstancePhase,
-  InstanceProgress,
   ServiceProgress,
   ServiceResult,
   ServiceRolloutInput,

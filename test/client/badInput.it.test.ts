@@ -163,9 +163,11 @@ test('a malformed update from another client is rejected by the validator and le
   const connection = await Connection.connect({ address: process.env.PATCHBAY_TEST_TEMPORAL_ADDRESS as string });
   try {
     const handle = new Client({ connection }).workflow.getHandle(`cloud:${cloud}`);
-    await expect(handle.executeUpdate('patchbay.apply', { args: [{ record: { kind: 'Cloud' }, author: 'x' }] })).rejects.toThrow(
-      /invalid deployment record/,
-    );
+    const error = await handle
+      .executeUpdate('patchbay.apply', { args: [{ record: { kind: 'Cloud' }, author: 'x' }] })
+      .then(() => undefined, (e: Error) => e);
+    expect(error?.name).toBe('WorkflowUpdateFailedError');
+    expect(error?.cause?.message).toMatch(/invalid deployment record: apiVersion/);
   } finally {
     await connection.close();
   }

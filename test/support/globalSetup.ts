@@ -28,13 +28,13 @@ export default async function globalSetup(): Promise<void> {
   try {
     await docker.ping();
   } catch (error) {
-    throw new Error(`integration tests need a Docker engine on /var/run/docker.sock (${(error as Error).message}); run: bash scripts/bootstrap.sh --fixtures`);
+    throw new Error(`integration tests need a Docker engine on /var/run/docker.sock (${(error as Error).message}); run: bash scripts/bootstrap.sh --fixtures`, { cause: error });
   }
   for (const image of FIXTURE_IMAGES) {
     try {
       await docker.getImage(image).inspect();
-    } catch {
-      throw new Error(`fixture image ${image} is missing; run: bash scripts/build-fixtures.sh`);
+    } catch (error) {
+      throw new Error(`fixture image ${image} is missing; run: bash scripts/build-fixtures.sh`, { cause: error });
     }
   }
   // Leftovers of a crashed earlier run carry the test label: remove them before starting.

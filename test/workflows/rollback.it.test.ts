@@ -14,6 +14,7 @@ import {
   type WorkerProcess,
 } from '../support/harness';
 import { FIXTURE } from '../support/fixtures';
+import { saveHistories } from '../support/histories';
 
 jest.setTimeout(180_000);
 
@@ -71,6 +72,11 @@ test('a failing health gate rolls back every replaced instance; previous version
   expect(again.code).toBe(1);
   expect(again.stdout).toContain('was ROLLED BACK');
   expect(again.stdout).toContain('the cloud stays on its previous revision');
+
+  await saveHistories([
+    { workflowId: `cloud:${cloud}:r2`, file: 'change-rollback.json' },
+    { workflowId: `cloud:${cloud}:r2:api`, file: 'service-rollback.json' },
+  ]);
 });
 
 test('an instance that exits during bake is rolled back', async () => {

@@ -1,0 +1,109 @@
+// Reading a record file (Node side): YAML text -> validated, normalised CloudRecord, or one
+// PatchbayError listing every problem with file:line:column, so the operator fixes them in one pass.
+import { readFileSync } from 'node:fs';
+import { isMap, isScalar, isSeq, LineCounter, parseDocument, type Document, type Node } from 'yaml';
+import { PatchbayError, type RecordIssue } from '../lib/errors';
+import type { CloudRecord } from './schema';
+import { validateRecord } from './validate';
+
+/** Path shown for problems in the YAML text itself, which have no place in the record yet. */
+const SYNTAX_PATH = '(yaml syntax)';
+
+export function loadRecordFile(file: string): CloudRecord {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (error) {
+    const reason =
+      (error as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (error as Error).message;
+    throw new PatchbayError('INVALID_INPUT', `cannot read record file ${file}: ${reason}`);
+  }
+  return parseRecordText(text, file);
+}
+
+export function parseRecordText(text: string, file = '<record>'): CloudRecord {
+  const lineCounter = new LineCounter();
+  // prettyErrors off: we want the bare message; the position comes from the line counter.
+  const doc = parseDocument(text, { lineCounter, prettyErrors: false });
+  const at = (offset: number | undefined): Pick<RecordIssue, 'line' | 'column'> => {
+    if (offset === undefined) return {};
+    const { line, col } = lineCounter.linePos(offset);
+    return { line, column: col };
+  };
+
+  if (doc.errors.length > 0) {
+    fail(
+      file,
+      doc.errors.map((e) => ({
+        file,
+        ...at(e.pos[0]),
+        path: SYNTAX_PATH,
+        // yaml's own advice here (use parseAllDocuments) is for programmers, not operators.
+        message:
+          e.code === 'MULTIPLE_DOCS'
+            ? 'a record file holds exactly one cloud; remove the extra "---" document'
+            : e.message,
+      })),
+    );
+  }
+
+  let input: unknown;
+  try {
+    input = doc.toJS();
+  } catch (error) {
+    // e.g. an alias bomb: the text parsed, but it cannot be turned into data safely.
+    fail(file, [{ file, path: SYNTAX_PATH, message: (error as Error).message }]);
+  }
+
+  const result = validateRecord(input);
+  if (result.ok) return result.record;
+  const issues = result.issues
+    .map((issue) => ({ ...issue, file, ...at(locate(doc, issue.path)) }))
+    .sort((a, b) => (a.line ?? Infinity) - (b.line ?? Infinity));
+  fail(file, issues);
+}
+
+function fail(file: string, issues: RecordIssue[]): never {
+  const count = issues.length === 1 ? '1 problem' : `${issues.length} problems`;
+  throw new PatchbayError('INVALID_RECORD', `${file}: ${count} in the deployment record`, { issues });
+}
+
+/**
+ * The source offset of the YAML node at a formatted path ("spec.services[1].env.DB_PASSWORD"), or of
+ * its nearest existing parent. The path is matched against the keys actually in the document,
+ * longest first, so keys that themselves contain "." or "[" still resolve.
+ */
+function locate(doc: Document, path: string): number | undefined {
+  let node: unknown = doc.contents;
+  let offset = rangeStart(node);
+  let rest = path === '(root)' ? '' : path;
+  while (rest) {
+    if (isMap(node)) {
+      let match: { key: string; pair: (typeof node.items)[number] } | undefined;
+      for (const pair of node.items) {
+        const key = isScalar(pair.key) ? String(pair.key.value) : String(pair.key);
+        const fits = rest === key || rest.startsWith(`${key}.`) || rest.startsWith(`${key}[`);
+        if (fits && (!match || key.length > match.key.length)) match = { key, pair };
+      }
+      if (!match) break;
+      rest = rest.slice(match.key.length).replace(/^\./, '');
+      node = match.pair.value;
+      // A scalar value is pinpointed; a nested map or list is better shown by its key's line.
+      offset = (isScalar(node) ? rangeStart(node) : undefined) ?? rangeStart(match.pair.key) ?? offset;
+    } else if (isSeq(node)) {
+      const m = /^\[(\d+)\]\.?/.exec(rest);
+      const item: unknown = m ? node.items[Number(m[1])] : undefined;
+      if (!m || item === undefined) break;
+      rest = rest.slice(m[0].length);
+      node = item;
+      offset = rangeStart(node) ?? offset;
+    } else {
+      break;
+    }
+  }
+  return offset;
+}
+
+function rangeStart(node: unknown): number | undefined {
+  return (node as Node | null | undefined)?.range?.[0];
+}

@@ -1,0 +1,394 @@
+// Everything a deployment record must satisfy beyond its shape: names that refer to each other,
+// ports that do not collide, policies that make sense. Pure (no Node builtins): the cloud
+// workflow's update validator runs it, so a bad record is refused before it enters any history.
+import type { z } from 'zod';
+import { formatPath, type RecordIssue } from '../lib/errors';
+import { formatDuration } from './duration';
+import { imageHasTagOrDigest } from './identity';
+import { CloudRecordSchema, type CloudRecord } from './schema';
+
+type PathSegment = string | number;
+
+/** Plain env names that almost certainly hold a credential. */
+const SECRET_NAME = /PASSWORD|SECRET|TOKEN|PRIVATE_KEY|API_KEY/i;
+
+/** Shown instead of a value that may be a credential, so error output and logs never carry it. */
+export const REDACTED = '<redacted>';
+
+function issue(path: PathSegment[], value: unknown, message: string): RecordIssue {
+  return { path: formatPath(path), value, message };
+}
+
+function quoteList(names: Iterable<string>): string {
+  const list = [...names].map((n) => `"${n}"`).join(', ');
+  return list || '(none)';
+}
+
+export function checkRecordSemantics(record: CloudRecord): RecordIssue[] {
+  const issues: RecordIssue[] = [];
+  const services = record.spec.services;
+  const hosts = record.spec.runtime.docker.hosts;
+
+  // Names: the first occurrence wins; later ones are the problem.
+  const hostIndex = new Map<string, number>();
+  hosts.forEach((host, i) => {
+    const first = hostIndex.get(host.name);
+    if (first === undefined) hostIndex.set(host.name, i);
+    else
+      issues.push(
+        issue(
+          ['spec', 'runtime', 'docker', 'hosts', i, 'name'],
+          host.name,
+          `duplicate host name "${host.name}" (already declared at spec.runtime.docker.hosts[${first}]); host names must be unique`,
+        ),
+      );
+  });
+  const serviceIndex = new Map<string, number>();
+  services.forEach((service, i) => {
+    const first = serviceIndex.get(service.name);
+    if (first === undefined) serviceIndex.set(service.name, i);
+    else
+      issues.push(
+        issue(
+          ['spec', 'services', i, 'name'],
+          service.name,
+          `duplicate service name "${service.name}" (already used by spec.services[${first}]); service names must be unique`,
+        ),
+      );
+  });
+
+  const portOwner = new Map<string, string>();
+  services.forEach((service, s) => {
+    const at = (...rest: PathSegment[]): PathSegment[] => ['spec', 'services', s, ...rest];
+
+    service.dependsOn.forEach((dep, d) => {
+      if (dep === service.name) {
+        issues.push(
+          issue(at('dependsOn', d), dep, `service "${service.name}" depends on itself; remove this entry`),
+        );
+      } else if (!serviceIndex.has(dep)) {
+        issues.push(
+          issue(
+            at('dependsOn', d),
+            dep,
+            `depends on unknown service "${dep}"; known services: ${quoteList(serviceIndex.keys())}`,
+          ),
+        );
+      }
+    });
+
+    service.instances.forEach((instance, i) => {
+      if (!hostIndex.has(instance.host)) {
+        issues.push(
+          issue(
+            at('instances', i, 'host'),
+            instance.host,
+            `unknown host "${instance.host}"; declared hosts (spec.runtime.docker.hosts): ${quoteList(hostIndex.keys())}`,
+          ),
+        );
+      }
+      // Instances use host networking, so two of them on one host:port cannot both bind.
+      const key = `${instance.host}:${instance.port}`;
+      const here = formatPath(at('instances', i));
+      const owner = portOwner.get(key);
+      if (owner === undefined) portOwner.set(key, `${here} (service "${service.name}")`);
+      else
+        issues.push(
+          issue(
+            at('instances', i, 'port'),
+            instance.port,
+            `${key} is used twice: by ${owner} and by ${here} (service "${service.name}"); give each instance its own host:port`,
+          ),
+        );
+    });
+
+    if (!imageHasTagOrDigest(service.image)) {
+      const repo = service.image.replace(/:$/, '');
+      issues.push(
+        issue(
+          at('image'),
+          service.image,
+          `image must name a tag or a digest (e.g. "${repo}:1.2.3" or "${repo}@sha256:…") so every revision pins exactly what runs`,
+        ),
+      );
+    }
+
+    const { maxUnavailable } = service.upgrade;
+    if (maxUnavailable > service.instances.length) {
+      issues.push(
+        issue(
+          at('upgrade', 'maxUnavailable'),
+          maxUnavailable,
+          `upgrade.maxUnavailable (${maxUnavailable}) is greater than the service's ${service.instances.length} instance(s); use at most ${service.instances.length}`,
+        ),
+      );
+    }
+
+    const { interval, timeout } = service.health;
+    if (interval > timeout) {
+      issues.push(
+        issue(
+          at('health', 'interval'),
+          interval,
+          `health.interval (${formatDuration(interval)}) is longer than health.timeout (${formatDuration(timeout)}), so the instance would be declared unhealthy before it is probed again; make the interval shorter or the timeout longer`,
+        ),
+      );
+    }
+
+    for (const [name, value] of Object.entries(service.env)) {
+      if (SECRET_NAME.test(name) && value !== '') {
+        issues.push(
+          issue(
+            at('env', name),
+            REDACTED,
+            `"${name}" looks like a secret but has a literal value in env; move it to secretEnv as "env:NAME" or "file:/path" so the value never enters a workflow history`,
+          ),
+        );
+      }
+      if (Object.hasOwn(service.secretEnv, name)) {
+        issues.push(
+          issue(
+            at('env', name),
+            SECRET_NAME.test(name) ? REDACTED : value,
+            `"${name}" is set in both env and secretEnv; keep only one (secretEnv if it is a secret)`,
+          ),
+        );
+      }
+    }
+  });
+
+  issues.push(...dependencyCycles(services));
+  return issues;
+}
+
+/**
+ * One issue per group of services that depend on each other in a circle (a strongly connected
+ * component), showing one concrete cycle. Unknown services and self-dependencies are reported
+ * elsewhere, so they are left out here.
+ */
+function dependencyCycles(services: CloudRecord['spec']['services']): RecordIssue[] {
+  const index = new Map<string, number>();
+  services.forEach((s, i) => {
+    if (!index.has(s.name)) index.set(s.name, i);
+  });
+  const edges = (name: string): string[] => {
+    const service = services[index.get(name) as number];
+    return (service?.dependsOn ?? []).filter((d) => d !== name && index.has(d));
+  };
+
+  // Tarjan's algorithm; the recursion depth is bounded by the number of services.
+  const order = new Map<string, number>();
+  const low = new Map<string, number>();
+  const stack: string[] = [];
+  const onStack = new Set<string>();
+  const components: string[][] = [];
+  let counter = 0;
+  const visit = (v: string): void => {
+    order.set(v, counter);
+    low.set(v, counter);
+    counter++;
+    stack.push(v);
+    onStack.add(v);
+    for (const w of edges(v)) {
+      if (!order.has(w)) {
+        visit(w);
+        low.set(v, Math.min(low.get(v) as number, low.get(w) as number));
+      } else if (onStack.has(w)) {
+        low.set(v, Math.min(low.get(v) as number, order.get(w) as number));
+      }
+    }
+    if (low.get(v) === order.get(v)) {
+      const component: string[] = [];
+      let w: string;
+      do {
+        w = stack.pop() as string;
+        onStack.delete(w);
+        component.push(w);
+      } while (w !== v);
+      if (component.length > 1) components.push(component);
+    }
+  };
+  for (const name of index.keys()) if (!order.has(name)) visit(name);
+
+  return components
+    .map((component) => {
+      // Start from the member written first in the record, so the message is stable.
+      const members = new Set(component);
+      const start = component.reduce((a, b) =>
+        (index.get(a) as number) <= (index.get(b) as number) ? a : b,
+      );
+      const cycle = shortestCycle(start, (n) => edges(n).filter((d) => members.has(d)));
+      const s = index.get(start) as number;
+      const next = cycle[1] as string;
+      const d = (services[s]?.dependsOn ?? []).indexOf(next);
+      return {
+        at: s,
+        issue: issue(
+          ['spec', 'services', s, 'dependsOn', d],
+          next,
+          `dependency cycle: ${cycle.join(' -> ')}; remove one of these dependsOn entries`,
+        ),
+      };
+    })
+    .sort((a, b) => a.at - b.at)
+    .map((c) => c.issue);
+}
+
+/** Breadth-first search from start back to start; start is known to lie on a cycle. */
+function shortestCycle(start: string, next: (name: string) => string[]): string[] {
+  const parent = new Map<string, string>();
+  const queue = [start];
+  for (let head = 0; head < queue.length; head++) {
+    const v = queue[head] as string;
+    for (const w of next(v)) {
+      if (w === start) {
+        const path = [start];
+        for (let u: string | undefined = v; u !== undefined && u !== start; u = parent.get(u))
+          path.splice(1, 0, u);
+        return [...path, start];
+      }
+      if (!parent.has(w)) {
+        parent.set(w, v);
+        queue.push(w);
+      }
+    }
+  }
+  return [start, start];
+}
+
+/**
+ * Services grouped so that each group depends only on earlier ones: level 0 has no dependencies.
+ * Each level is sorted by name. Dependencies on services not in the list are ignored (they are
+ * not part of this change). The input must be acyclic (validated records are).
+ */
+export function dependencyLevels(services: { name: string; dependsOn: string[] }[]): string[][] {
+  const present = new Set(services.map((s) => s.name));
+  const remaining = new Map(
+    services.map((s) => [s.name, s.dependsOn.filter((d) => present.has(d) && d !== s.name)]),
+  );
+  const placed = new Set<string>();
+  const levels: string[][] = [];
+  while (remaining.size > 0) {
+    const level = [...remaining]
+      .filter(([, deps]) => deps.every((d) => placed.has(d)))
+      .map(([name]) => name)
+      .sort();
+    if (level.length === 0) {
+      throw new Error(`dependency cycle among services: ${[...remaining.keys()].sort().join(', ')}`);
+    }
+    for (const name of level) {
+      remaining.delete(name);
+      placed.add(name);
+    }
+    levels.push(level);
+  }
+  return levels;
+}
+
+export type ValidationResult = { ok: true; record: CloudRecord } | { ok: false; issues: RecordIssue[] };
+
+/** Shape (zod) first; only a well-formed record is checked for meaning. */
+export function validateRecord(input: unknown): ValidationResult {
+  const parsed = CloudRecordSchema.safeParse(input);
+  if (!parsed.success)
+    return { ok: false, issues: parsed.error.issues.flatMap((i) => fromZodIssue(i, input)) };
+  const issues = checkRecordSemantics(parsed.data);
+  return issues.length ? { ok: false, issues } : { ok: true, record: parsed.data };
+}
+
+function fromZodIssue(zodIssue: z.core.$ZodIssue, input: unknown): RecordIssue[] {
+  const path = zodIssue.path.map((p) => (typeof p === 'symbol' ? String(p) : p));
+  if (zodIssue.code === 'unrecognized_keys') {
+    const allowed = allowedKeys(path);
+    const hint = allowed ? `; allowed here: ${allowed.join(', ')}` : '';
+    return zodIssue.keys.map((key) =>
+      issue([...path, key], shownValue([...path, key], input), `unknown field "${key}"${hint}`),
+    );
+  }
+  const found = lookup(input, path);
+  let message = zodIssue.message;
+  if (zodIssue.code === 'invalid_type' && path.length === 0 && (found.value ?? null) === null) {
+    message = 'the record is empty; expected a Cloud record with apiVersion, kind, metadata and spec';
+  } else if (zodIssue.code === 'invalid_type' && !found.exists) {
+    message = `missing required field "${String(path[path.length - 1])}" (${zodIssue.expected})`;
+  } else if (zodIssue.code === 'invalid_union') {
+    // Zod reports "Invalid input" when no branch accepted the type; say which types would do.
+    const expected = zodIssue.errors.flatMap((branch) =>
+      branch.flatMap((i) => (i.code === 'invalid_type' && i.path.length === 0 ? [i.expected] : [])),
+    );
+    if (expected.length === zodIssue.errors.length) {
+      message = `expected ${[...new Set(expected)].join(' or ')}, received ${typeName(found.value)}`;
+    }
+  } else if (zodIssue.code === 'invalid_type' && zodIssue.expected === 'string' && found.exists) {
+    if (typeof found.value === 'number' || typeof found.value === 'boolean')
+      message += '; put the value in quotes';
+  }
+  return [issue(path, shownValue(path, input), message)];
+}
+
+function typeName(value: unknown): string {
+  if (value === null) return 'null';
+  return Array.isArray(value) ? 'array' : typeof value;
+}
+
+/** The value at a path of the operator's input, masked when it may be a credential. */
+function shownValue(path: PathSegment[], input: unknown): unknown {
+  const parent = path[path.length - 2];
+  const key = path[path.length - 1];
+  if (parent === 'secretEnv' || (parent === 'env' && typeof key === 'string' && SECRET_NAME.test(key))) {
+    return REDACTED;
+  }
+  return lookup(input, path).value;
+}
+
+function lookup(input: unknown, path: PathSegment[]): { exists: boolean; value: unknown } {
+  let current: unknown = input;
+  for (const segment of path) {
+    if (current === null || typeof current !== 'object' || !Object.hasOwn(current, segment)) {
+      return { exists: false, value: undefined };
+    }
+    current = (current as Record<PathSegment, unknown>)[segment];
+  }
+  return { exists: current !== undefined, value: current };
+}
+
+/** The field names the schema allows at a path, for "did you mean" help on unknown fields. */
+function allowedKeys(path: PathSegment[]): string[] | undefined {
+  let schema: z.core.$ZodType | undefined = unwrap(CloudRecordSchema);
+  for (const segment of path) {
+    if (!schema) return undefined;
+    const def = schema._zod.def as unknown as Record<string, unknown>;
+    if (def.type === 'object' && typeof segment === 'string') {
+      schema = (def.shape as Record<string, z.core.$ZodType | undefined>)[segment];
+    } else if (def.type === 'array' && typeof segment === 'number') {
+      schema = def.element as z.core.$ZodType;
+    } else if (def.type === 'record') {
+      schema = def.valueType as z.core.$ZodType;
+    } else {
+      return undefined;
+    }
+    schema = schema && unwrap(schema);
+  }
+  const def = schema?._zod.def as unknown as Record<string, unknown> | undefined;
+  return def?.type === 'object' ? Object.keys(def.shape as object) : undefined;
+}
+
+/** Looks through .default(), .optional() and transforms to the schema that has the fields. */
+function unwrap(schema: z.core.$ZodType): z.core.$ZodType {
+  let current = schema;
+  for (;;) {
+    const def = current._zod.def as unknown as Record<string, unknown>;
+    if (
+      def.type === 'default' ||
+      def.type === 'optional' ||
+      def.type === 'nullable' ||
+      def.type === 'prefault'
+    ) {
+      current = def.innerType as z.core.$ZodType;
+    } else if (def.type === 'pipe') {
+      current = def.in as z.core.$ZodType;
+    } else {
+      return current;
+    }
+  }
+}

@@ -1,0 +1,27 @@
+// Replays saved histories of a real patch (change + service rollout + cloud entity) against the
+// current workflow code: a non-deterministic change to workflow code fails here.
+import { readdirSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { Worker } from '@temporalio/worker';
+import { historyFromJSON } from '@temporalio/common/lib/proto-utils';
+import { HISTORY_DIR } from '../support/histories';
+
+jest.setTimeout(120_000);
+
+const files = readdirSync(HISTORY_DIR).filter((f) => f.endsWith('.json'));
+
+test('saved histories exist for the patch workflows', () => {
+  expect(files).toEqual(expect.arrayContaining(['cloud.json', 'change-patch.json', 'service-patch.json', 'service-rollback.json']));
+});
+
+test('every saved history replays against the current workflow code', async () => {
+  const histories = files.map((file) => ({
+    workflowId: file,
+    history: historyFromJSON(JSON.parse(readFileSync(path.join(HISTORY_DIR, file), 'utf8'))),
+  }));
+  const failures: string[] = [];
+  for await (const result of Worker.runReplayHistories({ workflowsPath: require.resolve('../../src/workflows') }, histories)) {
+    if (result.error) failures.push(`${result.workflowId}: ${result.error.message}`);
+  }
+  expect(failures).toEqual([]);
+});
