@@ -62,7 +62,10 @@ async function scriptPatch(image: string, generation: number): Promise<void> {
     }
   }
   for (const port of SCRIPT_PORTS) {
-    await docker.getContainer(`bench-script-${port}-old-${generation}`).remove({ force: true }).catch(() => undefined);
+    await docker
+      .getContainer(`bench-script-${port}-old-${generation}`)
+      .remove({ force: true })
+      .catch(() => undefined);
   }
 }
 
@@ -78,7 +81,9 @@ async function cleanup(): Promise<void> {
 
 const median = (xs: number[]): number => {
   const s = [...xs].sort((a, b) => a - b);
-  return s.length % 2 ? (s[(s.length - 1) / 2] as number) : ((s[s.length / 2 - 1] as number) + (s[s.length / 2] as number)) / 2;
+  return s.length % 2
+    ? (s[(s.length - 1) / 2] as number)
+    : ((s[s.length / 2 - 1] as number) + (s[s.length / 2] as number)) / 2;
 };
 
 async function main(): Promise<void> {
@@ -100,8 +105,11 @@ async function main(): Promise<void> {
   const script: number[] = [];
   try {
     // Initial deploys (not timed).
-    const first = await client.apply(record(IMAGES[0] as string), { message: 'bench deploy', author: 'bench' });
-    await client.waitForChange(first.workflowId);
+    const first = await client.apply(record(IMAGES[0] as string), {
+      message: 'bench deploy',
+      author: 'bench',
+    });
+    await client.waitForChange('bench', first);
     await scriptPatch(IMAGES[0] as string, 0);
     for (let round = 1; round <= ROUNDS; round++) {
       const image = IMAGES[round % 2] as string;
@@ -109,11 +117,16 @@ async function main(): Promise<void> {
       await scriptPatch(image, round);
       script.push(performance.now() - t0);
       t0 = performance.now();
-      const accepted = await client.apply(record(image), { message: `bench round ${round}`, author: 'bench' });
-      const result = await client.waitForChange(accepted.workflowId);
+      const accepted = await client.apply(record(image), {
+        message: `bench round ${round}`,
+        author: 'bench',
+      });
+      const result = await client.waitForChange('bench', accepted);
       patchbay.push(performance.now() - t0);
       if (result.outcome !== 'applied') throw new Error(`round ${round}: ${result.outcome} ${result.reason}`);
-      process.stderr.write(`round ${round}: script ${(script.at(-1)! / 1000).toFixed(2)} s, patchbay ${(patchbay.at(-1)! / 1000).toFixed(2)} s\n`);
+      process.stderr.write(
+        `round ${round}: script ${(script.at(-1)! / 1000).toFixed(2)} s, patchbay ${(patchbay.at(-1)! / 1000).toFixed(2)} s\n`,
+      );
     }
   } finally {
     await client.close();
@@ -127,9 +140,15 @@ async function main(): Promise<void> {
   const p = median(patchbay);
   const s = median(script);
   console.log(`rolling patch of 3 fixture instances, ${ROUNDS} rounds, medians:`);
-  console.log(`  baseline (plain script, same Docker steps): ${ms(s)}  [min ${ms(Math.min(...script))}, max ${ms(Math.max(...script))}]`);
-  console.log(`  patchbay (Temporal workflow + activities):  ${ms(p)}  [min ${ms(Math.min(...patchbay))}, max ${ms(Math.max(...patchbay))}]`);
-  console.log(`  ratio patchbay/baseline: ${(p / s).toFixed(3)}  (overhead ${(((p - s) / s) * 100).toFixed(1)} %)`);
+  console.log(
+    `  baseline (plain script, same Docker steps): ${ms(s)}  [min ${ms(Math.min(...script))}, max ${ms(Math.max(...script))}]`,
+  );
+  console.log(
+    `  patchbay (Temporal workflow + activities):  ${ms(p)}  [min ${ms(Math.min(...patchbay))}, max ${ms(Math.max(...patchbay))}]`,
+  );
+  console.log(
+    `  ratio patchbay/baseline: ${(p / s).toFixed(3)}  (overhead ${(((p - s) / s) * 100).toFixed(1)} %)`,
+  );
 }
 
 main().catch((error) => {

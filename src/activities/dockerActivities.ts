@@ -110,7 +110,10 @@ export function createDockerActivities(deps: ActivityDeps) {
       await docker.getImage(service.image).inspect();
     } catch (error) {
       if (dockerStatus(error) === 404) {
-        throw nonRetryable('PREFLIGHT_FAILED', `image ${service.image} is not present on host ${ref.host.name}`);
+        throw nonRetryable(
+          'PREFLIGHT_FAILED',
+          `image ${service.image} is not present on host ${ref.host.name}`,
+        );
       }
       throw error;
     }
@@ -193,7 +196,11 @@ export function createDockerActivities(deps: ActivityDeps) {
     },
 
     /** The containers that serve (and are kept for) one service, read back by label from every host. */
-    async observeService(input: { cloud: string; service: string; hosts: DockerHostSpec[] }): Promise<ServiceObservation> {
+    async observeService(input: {
+      cloud: string;
+      service: string;
+      hosts: DockerHostSpec[];
+    }): Promise<ServiceObservation> {
       const observation: ServiceObservation = { active: {}, retired: [] };
       for (const host of input.hosts) {
         for (const c of await listCloudContainers(deps.docker(host), input.cloud, input.service)) {
@@ -219,8 +226,16 @@ export function createDockerActivities(deps: ActivityDeps) {
     /** Stops an instance's container and keeps it under another name for instant rollback. */
     async retireInstance(input: RetireInput): Promise<RetireResult> {
       const docker = client(input.ref);
-      const retiredName = retiredContainerName(input.ref.cloud, input.ref.service, input.ref.instance, input.revision);
-      const active = await inspectOrNull(docker, activeContainerName(input.ref.cloud, input.ref.service, input.ref.instance));
+      const retiredName = retiredContainerName(
+        input.ref.cloud,
+        input.ref.service,
+        input.ref.instance,
+        input.revision,
+      );
+      const active = await inspectOrNull(
+        docker,
+        activeContainerName(input.ref.cloud, input.ref.service, input.ref.instance),
+      );
       if (!active || active.Config.Labels[LABEL.revision] === String(input.revision)) {
         // Nothing to retire, or this change already replaced it: report what is kept, if anything.
         const kept = await inspectOrNull(docker, retiredName);
@@ -273,7 +288,10 @@ export function createDockerActivities(deps: ActivityDeps) {
         if (!info) lastResponse = 'container missing';
         else if (!info.State.Running) lastResponse = exitDescription(info);
         else {
-          const probe = await probeHttp(healthUrl(input), Math.max(500, Math.min(input.health.interval, 5_000)));
+          const probe = await probeHttp(
+            healthUrl(input),
+            Math.max(500, Math.min(input.health.interval, 5_000)),
+          );
           lastResponse = probe.summary;
           if (probe.status === input.health.http.expectStatus) {
             return { elapsedMs: Date.now() - startedAt, attempts, lastResponse };
@@ -284,7 +302,11 @@ export function createDockerActivities(deps: ActivityDeps) {
         // A container that keeps dying will not pass later either: fail now rather than at the timeout.
         const crashLooping = info !== null && info.RestartCount >= 3;
         if (elapsed >= input.health.timeout || crashLooping) {
-          const details: GateFailureDetails = { instance: input.ref.instance, check: describeCheck(input), lastResponse };
+          const details: GateFailureDetails = {
+            instance: input.ref.instance,
+            check: describeCheck(input),
+            lastResponse,
+          };
           throw nonRetryable(
             'HealthGateFailed',
             `instance ${input.ref.service}/${input.ref.instance} failed its health gate: ${details.check}, last response ${lastResponse} after ${Math.round(elapsed / 100) / 10}s`,
@@ -313,13 +335,20 @@ export function createDockerActivities(deps: ActivityDeps) {
         else if (!info.State.Running || info.RestartCount !== restartCount) {
           problem = `${exitDescription(info)}, restarted ${info.RestartCount - restartCount} time(s) during bake`;
         } else {
-          const probe = await probeHttp(healthUrl(input), Math.max(500, Math.min(input.health.interval, 5_000)));
+          const probe = await probeHttp(
+            healthUrl(input),
+            Math.max(500, Math.min(input.health.interval, 5_000)),
+          );
           failedProbes = probe.status === input.health.http.expectStatus ? 0 : failedProbes + 1;
           // One lost probe is noise; three in a row is a failing instance.
           if (failedProbes >= 3) problem = `health check failing during bake: ${probe.summary}`;
         }
         if (problem) {
-          const details: GateFailureDetails = { instance: input.ref.instance, check: `bake ${input.bakeMs} ms`, lastResponse: problem };
+          const details: GateFailureDetails = {
+            instance: input.ref.instance,
+            check: `bake ${input.bakeMs} ms`,
+            lastResponse: problem,
+          };
           throw nonRetryable(
             'BakeFailed',
             `instance ${input.ref.service}/${input.ref.instance} failed during bake after ${Math.round(elapsed / 100) / 10}s: ${problem}`,
@@ -350,7 +379,13 @@ export function createDockerActivities(deps: ActivityDeps) {
         return { outcome: 'kept-container-restarted', containerId: kept.Id };
       }
       if (input.previous) {
-        const id = await createContainer(docker, input.ref, input.previous.service, input.previous.instance, input.previous.revision);
+        const id = await createContainer(
+          docker,
+          input.ref,
+          input.previous.service,
+          input.previous.instance,
+          input.previous.revision,
+        );
         await startQuietly(docker, id);
         return { outcome: 'recreated', containerId: id };
       }

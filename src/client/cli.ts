@@ -12,8 +12,18 @@ import { PatchbayClient } from './patchbayClient';
 import { observeCloud } from './observeCloud';
 import { computePlan } from './plan';
 import { cloudStatus } from './status';
-import { progressPrinter, renderChangeResult, renderError, renderHistory, renderPlan, renderStatus } from './render';
+import {
+  progressPrinter,
+  renderChangeResult,
+  renderError,
+  renderHistory,
+  renderPlan,
+  renderStatus,
+} from './render';
 import type { ChangeAccepted } from '../workflows/messages';
+import type * as WorkerMain from '../worker/main';
+import type * as Dev from './dev';
+import type * as Demo from './demo';
 
 const REFUSED: ErrorCode[] = ['INVALID_RECORD', 'INVALID_INPUT', 'CLOUD_BUSY', 'NOT_FOUND'];
 
@@ -51,16 +61,26 @@ async function withClient<T>(fn: (client: PatchbayClient) => Promise<T>): Promis
 }
 
 /** Waits for a change with live per-instance lines (stderr) and prints its result; exit 1 unless applied. */
-async function followChange(client: PatchbayClient, cloud: string, accepted: ChangeAccepted, asJson: boolean, io: Io): Promise<number> {
+async function followChange(
+  client: PatchbayClient,
+  cloud: string,
+  accepted: ChangeAccepted,
+  asJson: boolean,
+  io: Io,
+): Promise<number> {
   if (!asJson) io.err(`revision ${accepted.revision} accepted; running as workflow ${accepted.workflowId}`);
-  const result = await client.waitForChange(accepted.workflowId, asJson ? undefined : progressPrinter(io.err));
-  io.out(asJson ? json({ cloud, workflowId: accepted.workflowId, ...result }) : renderChangeResult(cloud, result));
+  const result = await client.waitForChange(cloud, accepted, asJson ? undefined : progressPrinter(io.err));
+  io.out(
+    asJson ? json({ cloud, workflowId: accepted.workflowId, ...result }) : renderChangeResult(cloud, result),
+  );
   return result.outcome === 'applied' ? 0 : 1;
 }
 
 export function buildProgram(io: Io, setExit: (code: number) => void): Command {
   const program = new Command('patchbay')
-    .description('Non-destructive lifecycle management for containerized OpenStack, as durable Temporal workflows.')
+    .description(
+      'Non-destructive lifecycle management for containerized OpenStack, as durable Temporal workflows.',
+    )
     .addHelpText(
       'after',
       '\nExit codes: 0 success, 1 the operation failed (or was rolled back), 2 bad usage or input refused before anything ran.\n' +
@@ -78,7 +98,11 @@ export function buildProgram(io: Io, setExit: (code: number) => void): Command {
     .addOption(jsonOption())
     .action((file: string, opts: { json?: boolean }) => {
       const record = loadRecordFile(file);
-      io.out(opts.json ? json({ valid: true, cloud: record.metadata.name }) : `${file}: valid record for cloud ${record.metadata.name}`);
+      io.out(
+        opts.json
+          ? json({ valid: true, cloud: record.metadata.name })
+          : `${file}: valid record for cloud ${record.metadata.name}`,
+      );
     });
 
   program
@@ -88,7 +112,9 @@ export function buildProgram(io: Io, setExit: (code: number) => void): Command {
 
   program
     .command('plan')
-    .description('show what apply would do per service, against the current revision and the running containers; changes nothing')
+    .description(
+      'show what apply would do per service, against the current revision and the running containers; changes nothing',
+    )
     .argument('<file>', 'deployment record (YAML)')
     .addOption(jsonOption())
     .action(async (file: string, opts: { json?: boolean }) => {
@@ -98,7 +124,11 @@ export function buildProgram(io: Io, setExit: (code: number) => void): Command {
         const current = state?.revisions.find((r) => r.number === state.current)?.record ?? null;
         const observed = await observeCloud(record.metadata.name, record.spec.runtime.docker.hosts);
         const plan = computePlan(record, current, observed);
-        io.out(opts.json ? json({ cloud: record.metadata.name, currentRevision: state?.current ?? null, services: plan }) : renderPlan(record.metadata.name, state?.current ?? null, plan));
+        io.out(
+          opts.json
+            ? json({ cloud: record.metadata.name, currentRevision: state?.current ?? null, services: plan })
+            : renderPlan(record.metadata.name, state?.current ?? null, plan),
+        );
       });
     });
 
@@ -113,40 +143,64 @@ export function buildProgram(io: Io, setExit: (code: number) => void): Command {
     .option('--author <name>', 'who: recorded with the revision (default $PATCHBAY_AUTHOR or user@host)')
     .option('--no-wait', 'return once the revision is accepted')
     .addOption(jsonOption())
-    .action(async (file: string, opts: { message: string; author?: string; wait: boolean; json?: boolean }) => {
-      const record = loadRecordFile(file);
-      await withClient(async (client) => {
-        const accepted = await client.apply(record, { message: opts.message, author: opts.author ?? defaultAuthor() });
-        if (!opts.wait) return io.out(opts.json ? json(accepted) : `revision ${accepted.revision} accepted (${accepted.workflowId})`);
-        setExit(await followChange(client, record.metadata.name, accepted, !!opts.json, io));
-      });
-    });
+    .action(
+      async (file: string, opts: { message: string; author?: string; wait: boolean; json?: boolean }) => {
+        const record = loadRecordFile(file);
+        await withClient(async (client) => {
+          const accepted = await client.apply(record, {
+            message: opts.message,
+            author: opts.author ?? defaultAuthor(),
+          });
+          if (!opts.wait)
+            return io.out(
+              opts.json ? json(accepted) : `revision ${accepted.revision} accepted (${accepted.workflowId})`,
+            );
+          setExit(await followChange(client, record.metadata.name, accepted, !!opts.json, io));
+        });
+      },
+    );
 
   program
     .command('rollback')
-    .description("make a new revision with one service's spec from an earlier revision, applied by the same rolling machinery")
+    .description(
+      "make a new revision with one service's spec from an earlier revision, applied by the same rolling machinery",
+    )
     .argument('<cloud>')
     .argument('<service>')
-    .option('--to-revision <n>', 'the revision to take the spec from (default: the last applied one where it differs)', (v) => {
-      if (!/^\d+$/.test(v)) throw new PatchbayError('INVALID_INPUT', `--to-revision must be a revision number (got "${v}")`);
-      return Number(v);
-    })
+    .option(
+      '--to-revision <n>',
+      'the revision to take the spec from (default: the last applied one where it differs)',
+      (v) => {
+        if (!/^\d+$/.test(v))
+          throw new PatchbayError('INVALID_INPUT', `--to-revision must be a revision number (got "${v}")`);
+        return Number(v);
+      },
+    )
     .option('-m, --message <text>', 'why', '')
     .option('--author <name>', 'who')
     .option('--no-wait', 'return once the revision is accepted')
     .addOption(jsonOption())
-    .action(async (cloud: string, service: string, opts: { toRevision?: number; message: string; author?: string; wait: boolean; json?: boolean }) => {
-      await withClient(async (client) => {
-        const accepted = await client.rollback(cloud, {
-          service,
-          toRevision: opts.toRevision,
-          message: opts.message,
-          author: opts.author ?? defaultAuthor(),
+    .action(
+      async (
+        cloud: string,
+        service: string,
+        opts: { toRevision?: number; message: string; author?: string; wait: boolean; json?: boolean },
+      ) => {
+        await withClient(async (client) => {
+          const accepted = await client.rollback(cloud, {
+            service,
+            toRevision: opts.toRevision,
+            message: opts.message,
+            author: opts.author ?? defaultAuthor(),
+          });
+          if (!opts.wait)
+            return io.out(
+              opts.json ? json(accepted) : `revision ${accepted.revision} accepted (${accepted.workflowId})`,
+            );
+          setExit(await followChange(client, cloud, accepted, !!opts.json, io));
         });
-        if (!opts.wait) return io.out(opts.json ? json(accepted) : `revision ${accepted.revision} accepted (${accepted.workflowId})`);
-        setExit(await followChange(client, cloud, accepted, !!opts.json, io));
-      });
-    });
+      },
+    );
 
   program
     .command('status')
@@ -160,7 +214,11 @@ export function buildProgram(io: Io, setExit: (code: number) => void): Command {
         const observed = await observeCloud(cloud, current?.record.spec.runtime.docker.hosts ?? []);
         const watch = state.active ? await client.watchChange(state.active.workflowId) : null;
         const blocked = watch?.services.find((s) => s.blocked);
-        const status = await cloudStatus(state, observed, blocked?.blocked ? { service: blocked.service, ...blocked.blocked } : null);
+        const status = await cloudStatus(
+          state,
+          observed,
+          blocked?.blocked ? { service: blocked.service, ...blocked.blocked } : null,
+        );
         io.out(opts.json ? json(status) : renderStatus(status));
       });
     });
@@ -174,7 +232,11 @@ export function buildProgram(io: Io, setExit: (code: number) => void): Command {
       await withClient(async (client) => {
         const state = await client.requireCloud(cloud);
         const revisions = state.revisions.map(({ record: _record, ...rest }) => rest);
-        io.out(opts.json ? json({ cloud, current: state.current, revisions }) : renderHistory(state.revisions, state.current));
+        io.out(
+          opts.json
+            ? json({ cloud, current: state.current, revisions })
+            : renderHistory(state.revisions, state.current),
+        );
       });
     });
 
@@ -185,14 +247,21 @@ export function buildProgram(io: Io, setExit: (code: number) => void): Command {
     .argument('<revision>')
     .addOption(jsonOption())
     .action(async (cloud: string, rev: string, opts: { json?: boolean }) => {
-      if (!/^\d+$/.test(rev)) throw new PatchbayError('INVALID_INPUT', `revision must be a number (got "${rev}")`);
+      if (!/^\d+$/.test(rev))
+        throw new PatchbayError('INVALID_INPUT', `revision must be a number (got "${rev}")`);
       await withClient(async (client) => {
         const state = await client.requireCloud(cloud);
         const revision = state.revisions.find((r) => r.number === Number(rev));
-        if (!revision) throw new PatchbayError('NOT_FOUND', `cloud ${cloud} has no revision ${rev} (it has 1..${state.revisions.length})`);
+        if (!revision)
+          throw new PatchbayError(
+            'NOT_FOUND',
+            `cloud ${cloud} has no revision ${rev} (it has 1..${state.revisions.length})`,
+          );
         if (opts.json) return io.out(json(revision));
         const { record, ...meta } = revision;
-        io.out(`# revision ${meta.number}: ${meta.outcome}, ${meta.createdAt} by ${meta.author}${meta.message ? `: ${meta.message}` : ''}`);
+        io.out(
+          `# revision ${meta.number}: ${meta.outcome}, ${meta.createdAt} by ${meta.author}${meta.message ? `: ${meta.message}` : ''}`,
+        );
         if (meta.reason) io.out(`# reason: ${meta.reason}`);
         io.out(toYaml(record));
       });
@@ -200,41 +269,59 @@ export function buildProgram(io: Io, setExit: (code: number) => void): Command {
 
   program
     .command('resolve')
-    .description('decide for a change that waits for an operator: rollback (after a failed rollout with onFailure: pause), retry (a failed compensation, after fixing its cause) or abandon')
+    .description(
+      'decide for a change that waits for an operator: rollback (after a failed rollout with onFailure: pause), retry (a failed compensation, after fixing its cause) or abandon',
+    )
     .argument('<cloud>')
-    .addArgument(new Argument('<action>', 'rollback | retry | abandon').choices(['rollback', 'retry', 'abandon']))
+    .addArgument(
+      new Argument('<action>', 'rollback | retry | abandon').choices(['rollback', 'retry', 'abandon']),
+    )
     .option('-m, --message <text>', 'a note recorded with the decision', '')
     .option('--author <name>', 'who')
     .addOption(jsonOption())
-    .action(async (cloud: string, action: 'rollback' | 'retry' | 'abandon', opts: { message: string; author?: string; json?: boolean }) => {
-      await withClient(async (client) => {
-        const out = await client.resolve(cloud, { action, author: opts.author ?? defaultAuthor(), note: opts.message });
-        io.out(opts.json ? json(out) : `decision "${out.accepted}" sent to ${out.workflowId}`);
-      });
-    });
+    .action(
+      async (
+        cloud: string,
+        action: 'rollback' | 'retry' | 'abandon',
+        opts: { message: string; author?: string; json?: boolean },
+      ) => {
+        await withClient(async (client) => {
+          const out = await client.resolve(cloud, {
+            action,
+            author: opts.author ?? defaultAuthor(),
+            note: opts.message,
+          });
+          io.out(opts.json ? json(out) : `decision "${out.accepted}" sent to ${out.workflowId}`);
+        });
+      },
+    );
 
   program
     .command('worker')
     .description('run a Patchbay worker (all workflows and activities) until SIGINT/SIGTERM')
     .action(async () => {
-      const { runWorkerProcess } = lazy<typeof import('../worker/main')>('../worker/main');
+      const { runWorkerProcess } = lazy<typeof WorkerMain>('../worker/main');
       await runWorkerProcess();
     });
 
   program
     .command('dev')
-    .description('start the embedded stack: Temporal dev server (SQLite under .state, Web UI on) plus a worker, until Ctrl-C')
+    .description(
+      'start the embedded stack: Temporal dev server (SQLite under .state, Web UI on) plus a worker, until Ctrl-C',
+    )
     .action(async () => {
-      const { runDev } = lazy<typeof import('./dev')>('./dev');
+      const { runDev } = lazy<typeof Dev>('./dev');
       await runDev(io);
     });
 
   program
     .command('demo')
-    .description('end to end on the embedded stack: deploy the example cloud, patch one service, roll it back, print what happened')
+    .description(
+      'end to end on the embedded stack: deploy the example cloud, patch one service, roll it back, print what happened',
+    )
     .addOption(jsonOption())
     .action(async (opts: { json?: boolean }) => {
-      const { runDemo } = lazy<typeof import('./demo')>('./demo');
+      const { runDemo } = lazy<typeof Demo>('./demo');
       setExit(await runDemo(io, !!opts.json));
     });
 
@@ -249,7 +336,11 @@ export async function main(argv: string[], io: Io = defaultIo): Promise<number> 
     return code;
   } catch (error) {
     if (error instanceof CommanderError) {
-      return error.exitCode === 0 || error.code === 'commander.helpDisplayed' || error.code === 'commander.version' ? 0 : 2;
+      return error.exitCode === 0 ||
+        error.code === 'commander.helpDisplayed' ||
+        error.code === 'commander.version'
+        ? 0
+        : 2;
     }
     if (error instanceof PatchbayError) {
       io.err(renderError(error));

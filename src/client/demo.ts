@@ -21,7 +21,10 @@ const EXAMPLE = path.join(PROJECT_ROOT, 'examples', 'lab.yaml');
 function withImage(record: CloudRecord, service: string, image: string): CloudRecord {
   return {
     ...record,
-    spec: { ...record.spec, services: record.spec.services.map((s) => (s.name === service ? { ...s, image } : s)) },
+    spec: {
+      ...record.spec,
+      services: record.spec.services.map((s) => (s.name === service ? { ...s, image } : s)),
+    },
   };
 }
 
@@ -29,7 +32,8 @@ function withImage(record: CloudRecord, service: string, image: string): CloudRe
 async function identities(record: CloudRecord): Promise<Map<string, string>> {
   const observed = await observeCloud(record.metadata.name, record.spec.runtime.docker.hosts);
   const out = new Map<string, string>();
-  for (const [service, o] of observed) for (const [id, c] of Object.entries(o.active)) out.set(`${service}/${id}`, c.containerId);
+  for (const [service, o] of observed)
+    for (const [id, c] of Object.entries(o.active)) out.set(`${service}/${id}`, c.containerId);
   return out;
 }
 
@@ -37,17 +41,27 @@ export async function runDemo(io: Io, asJson: boolean): Promise<number> {
   const say = asJson ? io.err : io.out;
   const stack = await startEmbeddedStack();
   const client = await PatchbayClient.connect(temporalConfig());
-  const steps: Array<{ step: string; revision: number; outcome: string; reason?: string; seconds: number }> = [];
+  const steps: Array<{ step: string; revision: number; outcome: string; reason?: string; seconds: number }> =
+    [];
   try {
     const base = loadRecordFile(EXAMPLE);
     const cloud = base.metadata.name;
     const patchService = 'api';
-    const run = async (step: string, send: () => Promise<{ revision: number; workflowId: string }>): Promise<ChangeResult> => {
+    const run = async (
+      step: string,
+      send: () => Promise<{ revision: number; workflowId: string }>,
+    ): Promise<ChangeResult> => {
       say(`\n== ${step}`);
       const t0 = Date.now();
       const accepted = await send();
-      const result = await client.waitForChange(accepted.workflowId, progressPrinter(io.err));
-      steps.push({ step, revision: result.revision, outcome: result.outcome, reason: result.reason, seconds: (Date.now() - t0) / 1000 });
+      const result = await client.waitForChange(cloud, accepted, progressPrinter(io.err));
+      steps.push({
+        step,
+        revision: result.revision,
+        outcome: result.outcome,
+        reason: result.reason,
+        seconds: (Date.now() - t0) / 1000,
+      });
       say(renderChangeResult(cloud, result));
       return result;
     };
@@ -58,22 +72,36 @@ export async function runDemo(io: Io, asJson: boolean): Promise<number> {
     );
     const before = await identities(base);
     await run(`Scenario 1: patch ${patchService} to patchbay/fixture:v2, one instance at a time`, () =>
-      client.apply(withImage(base, patchService, 'patchbay/fixture:v2'), { message: 'demo: security fix', author }),
+      client.apply(withImage(base, patchService, 'patchbay/fixture:v2'), {
+        message: 'demo: security fix',
+        author,
+      }),
     );
     const after = await identities(base);
-    const untouched = [...before].filter(([k, id]) => !k.startsWith(`${patchService}/`) && after.get(k) === id).length;
+    const untouched = [...before].filter(
+      ([k, id]) => !k.startsWith(`${patchService}/`) && after.get(k) === id,
+    ).length;
     const others = [...before.keys()].filter((k) => !k.startsWith(`${patchService}/`)).length;
     say(`non-destructive: ${untouched}/${others} containers of the other services kept their id`);
     await run(`Scenario 2: roll ${patchService} back to the previous revision`, () =>
-      client.rollback(cloud, { service: patchService, message: 'demo: a third party needs the old behaviour', author }),
+      client.rollback(cloud, {
+        service: patchService,
+        message: 'demo: a third party needs the old behaviour',
+        author,
+      }),
     );
     await run(`a bad patch (${patchService} image that never becomes healthy): automatic rollback`, () =>
-      client.apply(withImage(base, patchService, 'patchbay/fixture:broken'), { message: 'demo: bad patch', author }),
+      client.apply(withImage(base, patchService, 'patchbay/fixture:broken'), {
+        message: 'demo: bad patch',
+        author,
+      }),
     );
     const state = await client.requireCloud(cloud);
     say(`\n== history of ${cloud}\n${renderHistory(state.revisions.slice(-8), state.current)}`);
     if (stack.uiUrl) {
-      say(`\nWeb UI: ${stack.uiUrl}/namespaces/default/workflows (stops with this demo; "npx patchbay dev" brings it back with the same history)`);
+      say(
+        `\nWeb UI: ${stack.uiUrl}/namespaces/default/workflows (stops with this demo; "npx patchbay dev" brings it back with the same history)`,
+      );
     }
     const ok =
       steps.length === 4 &&
@@ -81,7 +109,11 @@ export async function runDemo(io: Io, asJson: boolean): Promise<number> {
       steps[3]?.outcome === 'rolled-back' &&
       untouched === others;
     if (asJson) io.out(JSON.stringify({ cloud, ok, steps, untouched, others, webUi: stack.uiUrl }, null, 2));
-    say(ok ? '\ndemo: everything behaved as promised.' : '\ndemo: something did not behave as promised (see above).');
+    say(
+      ok
+        ? '\ndemo: everything behaved as promised.'
+        : '\ndemo: something did not behave as promised (see above).',
+    );
     return ok ? 0 : 1;
   } finally {
     await client.close();

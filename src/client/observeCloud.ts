@@ -13,7 +13,10 @@ export async function observeCloud(cloud: string, hosts: DockerHostSpec[]): Prom
   for (const host of hosts) {
     const unreachable = await unreachableReason(host);
     if (unreachable) {
-      throw new PatchbayError('PREFLIGHT_FAILED', `host ${host.name} (${host.endpoint}) is unreachable: ${unreachable}`);
+      throw new PatchbayError(
+        'PREFLIGHT_FAILED',
+        `host ${host.name} (${host.endpoint}) is unreachable: ${unreachable}`,
+      );
     }
     for (const c of await listCloudContainers(dockerForHost(host), cloud)) {
       const observation = byService.get(c.service) ?? { active: {}, retired: [] };
@@ -27,7 +30,8 @@ export async function observeCloud(cloud: string, hosts: DockerHostSpec[]): Prom
         revision: c.revision,
         version: c.version,
       };
-      if (c.name === activeContainerName(cloud, c.service, c.instance)) observation.active[c.instance] = observed;
+      if (c.name === activeContainerName(cloud, c.service, c.instance))
+        observation.active[c.instance] = observed;
       else observation.retired.push(observed);
     }
   }

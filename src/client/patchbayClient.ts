@@ -26,14 +26,24 @@ import {
 } from '../workflows/messages';
 import type { ChangeProgress, ChangeResult, CloudState, ServiceProgress } from '../workflows/types';
 
-const KNOWN_CODES: ErrorCode[] = ['INVALID_RECORD', 'INVALID_INPUT', 'CLOUD_BUSY', 'NOT_FOUND', 'PREFLIGHT_FAILED'];
+const KNOWN_CODES: ErrorCode[] = [
+  'INVALID_RECORD',
+  'INVALID_INPUT',
+  'CLOUD_BUSY',
+  'NOT_FOUND',
+  'PREFLIGHT_FAILED',
+];
 
 /** Update rejections carry an ApplicationFailure whose type is one of our error codes. */
 function translate(error: unknown): unknown {
   if (error instanceof WorkflowUpdateFailedError && error.cause instanceof ApplicationFailure) {
     const type = error.cause.type as ErrorCode;
     const details = (error.cause.details?.[0] ?? {}) as Record<string, unknown>;
-    return new PatchbayError(KNOWN_CODES.includes(type) ? type : 'INVALID_INPUT', error.cause.message, details);
+    return new PatchbayError(
+      KNOWN_CODES.includes(type) ? type : 'INVALID_INPUT',
+      error.cause.message,
+      details,
+    );
   }
   return error;
 }
@@ -57,7 +67,10 @@ export class PatchbayClient {
       const hint = config.embedded
         ? 'start the embedded stack with "npx patchbay dev" (or set TEMPORAL_ADDRESS to your cluster)'
         : 'check TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE and the TLS/API key settings';
-      throw new PatchbayError('ENVIRONMENT', `cannot reach Temporal at ${config.address}: ${(error as Error).message}; ${hint}`);
+      throw new PatchbayError(
+        'ENVIRONMENT',
+        `cannot reach Temporal at ${config.address}: ${(error as Error).message}; ${hint}`,
+      );
     }
     return new PatchbayClient(new Client({ connection, namespace: config.namespace }), config);
   }
@@ -104,29 +117,57 @@ export class PatchbayClient {
     try {
       return await this.client.workflow.getHandle(cloudWorkflowId(cloud)).query(cloudStateQuery);
     } catch (error) {
-      if (error instanceof WorkflowNotFoundError || (isGrpcServiceError(error) && error.code === 5)) return null;
+      if (error instanceof WorkflowNotFoundError || (isGrpcServiceError(error) && error.code === 5))
+        return null;
       throw error;
     }
   }
 
   async requireCloud(cloud: string): Promise<CloudState> {
     const state = await this.state(cloud);
-    if (!state) throw new PatchbayError('NOT_FOUND', `Patchbay manages no cloud named "${cloud}" here (${this.config.address})`);
+    if (!state)
+      throw new PatchbayError(
+        'NOT_FOUND',
+        `Patchbay manages no cloud named "${cloud}" here (${this.config.address})`,
+      );
     return state;
   }
 
-  /** Waits for a change, calling onProgress with its live per-service and per-instance state. */
-  async waitForChange(workflowId: string, onProgress?: (watch: ChangeWatch) => void, pollMs = 500): Promise<ChangeResult> {
-    const handle = this.client.workflow.getHandle(workflowId);
+  /**
+   * Waits for a change, calling onProgress with its live per-service and per-instance state. It
+   * returns once the cloud workflow has recorded the outcome, so a next change is accepted at once.
+   */
+  async waitForChange(
+    cloud: string,
+    accepted: ChangeAccepted,
+    onProgress?: (watch: ChangeWatch) => void,
+    pollMs = 500,
+  ): Promise<ChangeResult> {
+    const handle = this.client.workflow.getHandle(accepted.workflowId);
     const result = handle.result() as Promise<ChangeResult>;
-    if (!onProgress) return result;
     let finished = false;
     void result.finally(() => (finished = true)).catch(() => undefined);
-    while (!finished) {
-      onProgress(await this.watchChange(workflowId));
+    while (!finished && onProgress) {
+      onProgress(await this.watchChange(accepted.workflowId));
       await Promise.race([result.catch(() => undefined), new Promise((r) => setTimeout(r, pollMs))]);
     }
-    return result;
+    const outcome = await result;
+    // The last poll may predate the final phases: finish the live view from the result itself.
+    onProgress?.({
+      change: null,
+      services: outcome.services.map((s) => ({
+        service: s.service,
+        action: s.action,
+        instances: s.instances,
+        blocked: null,
+      })),
+    });
+    for (let waited = 0; waited < 30_000; waited += 50) {
+      const state = await this.state(cloud);
+      if (state?.active?.revision !== accepted.revision) break;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    return outcome;
   }
 
   async watchChange(workflowId: string): Promise<ChangeWatch> {
@@ -153,11 +194,17 @@ export class PatchbayClient {
     const watch = await this.watchChange(state.active.workflowId);
     const blocked = watch.services.find((s) => s.blocked);
     if (!blocked) {
-      throw new PatchbayError('INVALID_INPUT', `revision ${state.active.revision} of cloud ${cloud} is not waiting for an operator`);
+      throw new PatchbayError(
+        'INVALID_INPUT',
+        `revision ${state.active.revision} of cloud ${cloud} is not waiting for an operator`,
+      );
     }
-    const workflowId = watch.change?.services.find((s) => s.service === blocked.service)?.workflowId as string;
+    const workflowId = watch.change?.services.find((s) => s.service === blocked.service)
+      ?.workflowId as string;
     try {
-      const out = await this.client.workflow.getHandle(workflowId).executeUpdate(resolveUpdate, { args: [payload] });
+      const out = await this.client.workflow
+        .getHandle(workflowId)
+        .executeUpdate(resolveUpdate, { args: [payload] });
       return { workflowId, accepted: out.accepted };
     } catch (error) {
       throw translate(error);

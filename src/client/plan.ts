@@ -21,7 +21,11 @@ export interface PlannedService {
   drift: string[];
 }
 
-export function computePlan(record: CloudRecord, current: CloudRecord | null, observed: CloudObservation): PlannedService[] {
+export function computePlan(
+  record: CloudRecord,
+  current: CloudRecord | null,
+  observed: CloudObservation,
+): PlannedService[] {
   const recorded = new Map((current?.spec.services ?? []).map((s) => [s.name, s]));
   const targets = new Map(record.spec.services.map((s) => [s.name, s]));
   const names = [...targets.keys(), ...[...recorded.keys()].filter((n) => !targets.has(n))];
@@ -40,12 +44,19 @@ export function computePlan(record: CloudRecord, current: CloudRecord | null, ob
           : { instance: id, change: 'create', why: 'new instance' };
       }
       if (!active.running) return { instance: id, change: 'repair', why: 'container not running' };
-      const matchesRecord = recordedInstance && before && active.specHash === instanceSpecHash(before, recordedInstance);
+      const matchesRecord =
+        recordedInstance && before && active.specHash === instanceSpecHash(before, recordedInstance);
       return matchesRecord
-        ? { instance: id, change: 'replace', why: `${active.version} -> ${imageVersion((target as ServiceSpec).image)}` }
+        ? {
+            instance: id,
+            change: 'replace',
+            why: `${active.version} -> ${imageVersion((target as ServiceSpec).image)}`,
+          }
         : { instance: id, change: 'repair', why: 'running container differs from the current revision' };
     });
-    instances.push(...obsolete.map((o) => ({ instance: o.instance, change: 'remove' as const, why: 'not in the record' })));
+    instances.push(
+      ...obsolete.map((o) => ({ instance: o.instance, change: 'remove' as const, why: 'not in the record' })),
+    );
     return {
       service: name,
       action: classify(target, before, replacements.length, obsolete.length),
@@ -65,7 +76,8 @@ export function driftOf(recorded: ServiceSpec, observation: typeof EMPTY_OBSERVA
     const active = observation.active[id];
     if (!active) drift.push(`${id}: container missing`);
     else if (!active.running) drift.push(`${id}: container not running`);
-    else if (active.specHash !== instanceSpecHash(recorded, i)) drift.push(`${id}: runs ${active.version}, differs from the record`);
+    else if (active.specHash !== instanceSpecHash(recorded, i))
+      drift.push(`${id}: runs ${active.version}, differs from the record`);
   }
   const ids = new Set(recorded.instances.map(instanceId));
   for (const extra of Object.keys(observation.active).filter((id) => !ids.has(id))) {

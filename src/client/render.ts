@@ -14,7 +14,9 @@ export function renderError(error: PatchbayError): string {
 }
 
 export function renderPlan(cloud: string, currentRevision: number | null, plan: PlannedService[]): string {
-  const lines = [`plan for cloud ${cloud} (against ${currentRevision ? `revision ${currentRevision}` : 'no revision yet'} and the running containers):`];
+  const lines = [
+    `plan for cloud ${cloud} (against ${currentRevision ? `revision ${currentRevision}` : 'no revision yet'} and the running containers):`,
+  ];
   for (const s of plan) {
     const versions =
       s.action === 'patch' ? `${s.fromVersion} -> ${s.toVersion}` : (s.toVersion ?? s.fromVersion ?? '');
@@ -23,7 +25,9 @@ export function renderPlan(cloud: string, currentRevision: number | null, plan: 
     for (const d of s.drift) lines.push(`      drift    ${d}`);
   }
   const changes = plan.filter((s) => s.action !== 'unchanged').length;
-  lines.push(changes === 0 ? 'nothing to do.' : `${changes} service(s) would change; the others are left alone.`);
+  lines.push(
+    changes === 0 ? 'nothing to do.' : `${changes} service(s) would change; the others are left alone.`,
+  );
   return lines.join('\n');
 }
 
@@ -34,8 +38,13 @@ export function renderChangeResult(cloud: string, result: ChangeResult): string 
       : `revision ${result.revision} of cloud ${cloud} ${result.outcome === 'rolled-back' ? 'was ROLLED BACK' : 'FAILED'}: ${result.reason ?? ''}`;
   const lines = [head];
   for (const s of result.services) {
-    const versions = s.fromVersion && s.toVersion && s.fromVersion !== s.toVersion ? ` ${s.fromVersion} -> ${s.toVersion}` : '';
-    lines.push(`  ${s.service.padEnd(16)} ${s.action.padEnd(9)} ${s.status}${versions}${s.reason ? ` (${s.reason})` : ''}`);
+    const versions =
+      s.fromVersion && s.toVersion && s.fromVersion !== s.toVersion
+        ? ` ${s.fromVersion} -> ${s.toVersion}`
+        : '';
+    lines.push(
+      `  ${s.service.padEnd(16)} ${s.action.padEnd(9)} ${s.status}${versions}${s.reason ? ` (${s.reason})` : ''}`,
+    );
   }
   if (result.outcome !== 'applied') lines.push(`the cloud stays on its previous revision.`);
   return lines.join('\n');

@@ -22,7 +22,12 @@ export interface CloudStatus {
   activeChange: ActiveChange | null;
   /** Set while the running change waits for `patchbay resolve`. */
   waitingForOperator: (OperatorBlock & { service: string }) | null;
-  services: Array<{ service: string; recordedVersion: string | null; instances: InstanceStatus[]; drift: string[] }>;
+  services: Array<{
+    service: string;
+    recordedVersion: string | null;
+    instances: InstanceStatus[];
+    drift: string[];
+  }>;
 }
 
 export async function cloudStatus(
@@ -53,8 +58,19 @@ export async function cloudStatus(
           };
         }),
       );
-      return { service: service.name, recordedVersion: imageVersion(service.image), instances, drift: driftOf(service, observation) };
+      return {
+        service: service.name,
+        recordedVersion: imageVersion(service.image),
+        instances,
+        drift: driftOf(service, observation),
+      };
     }),
   );
-  return { cloud: state.name, currentRevision: state.current, activeChange: state.active, waitingForOperator, services };
+  return {
+    cloud: state.name,
+    currentRevision: state.current,
+    activeChange: state.active,
+    waitingForOperator,
+    services,
+  };
 }

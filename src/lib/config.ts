@@ -40,4 +40,5 @@ export function temporalConfig(env: NodeJS.ProcessEnv = process.env): TemporalCo
 /** The project folder (where package.json is), for .tools and .state. */
 export const PROJECT_ROOT = path.resolve(__dirname, '..', '..');
 export const STATE_DIR = process.env.PATCHBAY_STATE_DIR || path.join(PROJECT_ROOT, '.state');
-export const TEMPORAL_BIN = process.env.PATCHBAY_TEMPORAL_BIN || path.join(PROJECT_ROOT, '.tools', 'bin', 'temporal');
+export const TEMPORAL_BIN =
+  process.env.PATCHBAY_TEMPORAL_BIN || path.join(PROJECT_ROOT, '.tools', 'bin', 'temporal');

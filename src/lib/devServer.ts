@@ -54,7 +54,18 @@ export async function startDevServer(options: DevServerOptions): Promise<DevServ
   }
   const dir = path.join(options.stateDir, 'temporal');
   mkdirSync(dir, { recursive: true });
-  const args = ['server', 'start-dev', '--ip', ip, '--port', String(port), '--ui-port', String(uiPort), '--log-level', 'warn'];
+  const args = [
+    'server',
+    'start-dev',
+    '--ip',
+    ip,
+    '--port',
+    String(port),
+    '--ui-port',
+    String(uiPort),
+    '--log-level',
+    'warn',
+  ];
   if (!options.ephemeral) args.push('--db-filename', path.join(dir, 'patchbay.db'));
   if (options.headless) args.push('--headless');
   const log = openSync(path.join(dir, `server-${port}.log`), 'a');

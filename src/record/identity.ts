@@ -24,7 +24,12 @@ export function activeContainerName(cloud: string, service: string, instance: st
 }
 
 /** The name an old container is kept under, stopped, until its service change is committed. */
-export function retiredContainerName(cloud: string, service: string, instance: string, revision: number): string {
+export function retiredContainerName(
+  cloud: string,
+  service: string,
+  instance: string,
+  revision: number,
+): string {
   return `${activeContainerName(cloud, service, instance)}--retired-r${revision}`;
 }
 

@@ -14,7 +14,12 @@ export function dockerClient(endpoint: string): Docker {
       client = new Docker({ socketPath: endpoint.slice('unix://'.length), timeout: API_TIMEOUT_MS });
     } else {
       const url = new URL(endpoint.replace(/^tcp:/, 'http:'));
-      client = new Docker({ host: url.hostname, port: Number(url.port), protocol: 'http', timeout: API_TIMEOUT_MS });
+      client = new Docker({
+        host: url.hostname,
+        port: Number(url.port),
+        protocol: 'http',
+        timeout: API_TIMEOUT_MS,
+      });
     }
     clients.set(endpoint, client);
   }
@@ -32,11 +37,16 @@ export function dockerStatus(error: unknown): number | undefined {
 }
 
 /** Pings an engine with a short timeout; returns the reason it is unreachable, or undefined. */
-export async function unreachableReason(host: DockerHostSpec, timeoutMs = 5_000): Promise<string | undefined> {
+export async function unreachableReason(
+  host: DockerHostSpec,
+  timeoutMs = 5_000,
+): Promise<string | undefined> {
   try {
     await Promise.race([
       dockerForHost(host).ping(),
-      new Promise((_, reject) => setTimeout(() => reject(new Error(`no answer within ${timeoutMs} ms`)), timeoutMs).unref()),
+      new Promise((_, reject) =>
+        setTimeout(() => reject(new Error(`no answer within ${timeoutMs} ms`)), timeoutMs).unref(),
+      ),
     ]);
     return undefined;
   } catch (error) {

@@ -8,7 +8,10 @@ export function resolveSecretRef(ref: string, key: string): string {
     const name = ref.slice(4);
     const value = process.env[name];
     if (value === undefined) {
-      throw new PatchbayError('PREFLIGHT_FAILED', `secret ${key} refers to ${ref}, but the worker has no variable ${name}`);
+      throw new PatchbayError(
+        'PREFLIGHT_FAILED',
+        `secret ${key} refers to ${ref}, but the worker has no variable ${name}`,
+      );
     }
     return value;
   }
@@ -18,7 +21,10 @@ export function resolveSecretRef(ref: string, key: string): string {
       return readFileSync(path, 'utf8').replace(/\r?\n$/, '');
     } catch (error) {
       const reason = (error as NodeJS.ErrnoException).code ?? 'unreadable';
-      throw new PatchbayError('PREFLIGHT_FAILED', `secret ${key} refers to ${ref}, which the worker cannot read (${reason})`);
+      throw new PatchbayError(
+        'PREFLIGHT_FAILED',
+        `secret ${key} refers to ${ref}, which the worker cannot read (${reason})`,
+      );
     }
   }
   throw new PatchbayError('INVALID_INPUT', `secret ${key}: unsupported reference ${ref}`);

@@ -12,7 +12,9 @@ export async function runWorkerProcess(): Promise<void> {
     workflowBundlePath: process.env.PATCHBAY_WORKFLOW_BUNDLE || undefined,
     testRun: process.env.PATCHBAY_TEST_RUN || undefined,
   });
-  process.stderr.write(`patchbay worker: task queue ${config.taskQueue} on ${config.address} (${config.namespace})\n`);
+  process.stderr.write(
+    `patchbay worker: task queue ${config.taskQueue} on ${config.address} (${config.namespace})\n`,
+  );
   try {
     await worker.run();
   } finally {

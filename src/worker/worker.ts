@@ -13,7 +13,9 @@ export interface WorkerSetup {
   testRun?: string;
 }
 
-export async function createWorker(setup: WorkerSetup): Promise<{ worker: Worker; connection: NativeConnection }> {
+export async function createWorker(
+  setup: WorkerSetup,
+): Promise<{ worker: Worker; connection: NativeConnection }> {
   const { address, tls, apiKey } = setup.config.connection;
   const connection = await NativeConnection.connect({
     address,

@@ -3,7 +3,12 @@
 import { proxyActivities, type RetryPolicy } from '@temporalio/workflow';
 import type { DockerActivities } from '../activities/dockerActivities';
 
-const retry: RetryPolicy = { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '10s', maximumAttempts: 5 };
+const retry: RetryPolicy = {
+  initialInterval: '1s',
+  backoffCoefficient: 2,
+  maximumInterval: '10s',
+  maximumAttempts: 5,
+};
 
 export const quick = proxyActivities<DockerActivities>({
   startToCloseTimeout: '20s',

@@ -56,7 +56,15 @@ export async function changeWorkflow(input: ChangeInput): Promise<ChangeResult> 
       const result = await executeChild(serviceRolloutWorkflow, {
         workflowId: serviceWorkflowId(cloud, revision, name),
         args: [
-          { cloud, revision, previousRevision: input.previousRevision, service: name, target, previous, hosts },
+          {
+            cloud,
+            revision,
+            previousRevision: input.previousRevision,
+            service: name,
+            target,
+            previous,
+            hosts,
+          },
         ],
       });
       setStatus(name, result.status);
@@ -109,7 +117,11 @@ export async function changeWorkflow(input: ChangeInput): Promise<ChangeResult> 
   for (const done of results.filter((r) => r.status === 'succeeded').reverse()) {
     // Progress now points at the revert workflow: that is where an operator's decision would go.
     const entry = progress.services.find((s) => s.service === done.service);
-    if (entry) Object.assign(entry, { workflowId: revertWorkflowId(cloud, revision, done.service), status: 'running' });
+    if (entry)
+      Object.assign(entry, {
+        workflowId: revertWorkflowId(cloud, revision, done.service),
+        status: 'running',
+      });
     const reverted = await executeChild(serviceRevertWorkflow, {
       workflowId: revertWorkflowId(cloud, revision, done.service),
       args: [{ cloud, revision, service: done.service, steps: done.steps }],

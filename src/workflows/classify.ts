@@ -22,7 +22,6 @@ export function classify(
   return changed || obsolete > 0 ? 'update' : 'repair';
 }
 
-
 /** Which instances a change must replace (missing, stopped or different) and which are obsolete. */
 export function diffService(
   target: ServiceSpec | null,
@@ -30,7 +29,9 @@ export function diffService(
 ): { replacements: InstanceSpec[]; obsolete: ObservedInstance[] } {
   const replacements = (target?.instances ?? []).filter((instance) => {
     const active = observed.active[instanceId(instance)];
-    return !active || !active.running || active.specHash !== instanceSpecHash(target as ServiceSpec, instance);
+    return (
+      !active || !active.running || active.specHash !== instanceSpecHash(target as ServiceSpec, instance)
+    );
   });
   const targetIds = new Set((target?.instances ?? []).map(instanceId));
   const obsolete = Object.values(observed.active).filter((a) => !targetIds.has(a.instance));

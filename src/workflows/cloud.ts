@@ -73,7 +73,15 @@ export async function cloudWorkflow(input: CloudWorkflowInput): Promise<void> {
     refuseIfBusy(); // a second update in the same activation passed its validator before this one ran
     const number = (state.revisions.at(-1)?.number ?? 0) + 1;
     const createdAt = new Date().toISOString();
-    const revision: Revision = { number, record, message, author, createdAt, outcome: 'in-progress', rollbackOf };
+    const revision: Revision = {
+      number,
+      record,
+      message,
+      author,
+      createdAt,
+      outcome: 'in-progress',
+      rollbackOf,
+    };
     const workflowId = changeWorkflowId(state.name, number);
     state.revisions.push(revision);
     state.active = { revision: number, workflowId, kind, author, message, startedAt: createdAt };
@@ -97,12 +105,19 @@ export async function cloudWorkflow(input: CloudWorkflowInput): Promise<void> {
         if (!p.success) reject('INVALID_INPUT', `invalid apply payload: ${zodSummary(p.error.issues)}`);
         const checked = validateRecord(p.data.record);
         if (!checked.ok) {
-          reject('INVALID_RECORD', `invalid deployment record: ${checked.issues.map((i) => `${i.path}: ${i.message}`).join('; ')}`, {
-            issues: checked.issues,
-          });
+          reject(
+            'INVALID_RECORD',
+            `invalid deployment record: ${checked.issues.map((i) => `${i.path}: ${i.message}`).join('; ')}`,
+            {
+              issues: checked.issues,
+            },
+          );
         }
         if (checked.record.metadata.name !== state.name) {
-          reject('INVALID_RECORD', `the record is for cloud "${checked.record.metadata.name}", not "${state.name}"`);
+          reject(
+            'INVALID_RECORD',
+            `the record is for cloud "${checked.record.metadata.name}", not "${state.name}"`,
+          );
         }
         refuseIfBusy();
       },
@@ -110,7 +125,9 @@ export async function cloudWorkflow(input: CloudWorkflowInput): Promise<void> {
   );
 
   /** The record a rollback would apply: the current record with one service's spec from an earlier revision. */
-  const rollbackRecord = (p: ReturnType<typeof RollbackPayload.parse>): { record: CloudRecord; toRevision: number } => {
+  const rollbackRecord = (
+    p: ReturnType<typeof RollbackPayload.parse>,
+  ): { record: CloudRecord; toRevision: number } => {
     const current = currentRevision();
     if (!current) reject('NOT_FOUND', `cloud ${state.name} has no applied revision to roll back from`);
     const spec = current.record.spec.services.find((s) => s.name === p.service);
@@ -125,7 +142,10 @@ export async function cloudWorkflow(input: CloudWorkflowInput): Promise<void> {
       source = state.revisions.find((r) => r.number === p.toRevision);
       if (!source) reject('NOT_FOUND', `cloud ${state.name} has no revision ${p.toRevision}`);
       if (source.outcome !== 'applied') {
-        reject('INVALID_INPUT', `revision ${source.number} never applied (${source.outcome}); choose an applied revision`);
+        reject(
+          'INVALID_INPUT',
+          `revision ${source.number} never applied (${source.outcome}); choose an applied revision`,
+        );
       }
     } else {
       source = [...state.revisions]
@@ -134,9 +154,11 @@ export async function cloudWorkflow(input: CloudWorkflowInput): Promise<void> {
           (r) =>
             r.number < current.number &&
             r.outcome === 'applied' &&
-            canonicalJson(r.record.spec.services.find((s) => s.name === p.service) ?? null) !== canonicalJson(spec),
+            canonicalJson(r.record.spec.services.find((s) => s.name === p.service) ?? null) !==
+              canonicalJson(spec),
         );
-      if (!source) reject('NOT_FOUND', `no earlier applied revision has a different spec for service ${p.service}`);
+      if (!source)
+        reject('NOT_FOUND', `no earlier applied revision has a different spec for service ${p.service}`);
     }
     const earlier = source.record.spec.services.find((s) => s.name === p.service);
     if (!earlier) reject('NOT_FOUND', `service ${p.service} is not in revision ${source.number}`);
@@ -169,7 +191,9 @@ export async function cloudWorkflow(input: CloudWorkflowInput): Promise<void> {
   );
 
   for (;;) {
-    await condition(() => pending !== null || (workflowInfo().historyLength > MAX_HISTORY_EVENTS && !state.active));
+    await condition(
+      () => pending !== null || (workflowInfo().historyLength > MAX_HISTORY_EVENTS && !state.active),
+    );
     const revision = pending as Revision | null;
     if (!revision) {
       await condition(allHandlersFinished);
@@ -203,6 +227,10 @@ export async function cloudWorkflow(input: CloudWorkflowInput): Promise<void> {
     revision.finishedAt = new Date().toISOString();
     if (result.outcome === 'applied') state.current = revision.number;
     state.active = null;
-    log.info('revision finished', { revision: revision.number, outcome: result.outcome, reason: result.reason });
+    log.info('revision finished', {
+      revision: revision.number,
+      outcome: result.outcome,
+      reason: result.reason,
+    });
   }
 }

@@ -6,7 +6,11 @@ import type { OperatorAction, OperatorBlock } from './types';
 
 export interface OperatorGate {
   readonly block: OperatorBlock | null;
-  waitForDecision(kind: OperatorBlock['kind'], reason: string, allowed: OperatorAction[]): Promise<OperatorAction>;
+  waitForDecision(
+    kind: OperatorBlock['kind'],
+    reason: string,
+    allowed: OperatorAction[],
+  ): Promise<OperatorAction>;
 }
 
 export function installOperatorGate(now: () => string): OperatorGate {
@@ -25,7 +29,9 @@ export function installOperatorGate(now: () => string): OperatorGate {
       validator: (payload) => {
         const parsed = ResolvePayload.safeParse(payload);
         if (!parsed.success) {
-          throw ApplicationFailure.nonRetryable(`invalid resolve payload: ${parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ')}`);
+          throw ApplicationFailure.nonRetryable(
+            `invalid resolve payload: ${parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ')}`,
+          );
         }
         if (!block) throw ApplicationFailure.nonRetryable('nothing is waiting for an operator decision');
         if (!block.allowed.includes(parsed.data.action)) {

@@ -6,9 +6,16 @@ import { installOperatorGate } from './operatorGate';
 import { unwind } from './saga';
 import type { InstancePhase, ServiceProgress, ServiceRevertInput } from './types';
 
-export async function serviceRevertWorkflow(input: ServiceRevertInput): Promise<{ complete: boolean; reason?: string }> {
+export async function serviceRevertWorkflow(
+  input: ServiceRevertInput,
+): Promise<{ complete: boolean; reason?: string }> {
   const gate = installOperatorGate(() => new Date().toISOString());
-  const progress: ServiceProgress = { service: input.service, action: 'planning', instances: [], blocked: null };
+  const progress: ServiceProgress = {
+    service: input.service,
+    action: 'planning',
+    instances: [],
+    blocked: null,
+  };
   setHandler(serviceProgressQuery, () => ({ ...progress, blocked: gate.block }));
   const report = (instance: string, phase: InstancePhase, detail?: string): void => {
     const entry = progress.instances.find((i) => i.instance === instance);

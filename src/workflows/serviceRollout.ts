@@ -55,7 +55,11 @@ export async function serviceRolloutWorkflow(input: ServiceRolloutInput): Promis
   const action = classify(target, previous, replacements.length, obsolete.length);
   progress.action = action;
 
-  const result = (status: ServiceResult['status'], steps: CompensationStep[], reason?: string): ServiceResult => ({
+  const result = (
+    status: ServiceResult['status'],
+    steps: CompensationStep[],
+    reason?: string,
+  ): ServiceResult => ({
     service,
     action,
     status,
@@ -74,7 +78,9 @@ export async function serviceRolloutWorkflow(input: ServiceRolloutInput): Promis
   const previousOf = (id: string): CompensationStep['previous'] => {
     const before = previous?.instances.find((p) => instanceId(p) === id);
     const active = observed.active[id];
-    return previous && before && active ? { service: previous, instance: before, revision: active.revision } : null;
+    return previous && before && active
+      ? { service: previous, instance: before, revision: active.revision }
+      : null;
   };
 
   const steps: CompensationStep[] = [];
@@ -99,7 +105,11 @@ export async function serviceRolloutWorkflow(input: ServiceRolloutInput): Promis
     report(ref.instance, 'starting');
     const started = await quick.startInstance({ ref, service: spec, instance, revision });
     report(ref.instance, 'health-gate');
-    const gated = await watching(spec.health.timeout).waitHealthy({ ref, port: instance.port, health: spec.health });
+    const gated = await watching(spec.health.timeout).waitHealthy({
+      ref,
+      port: instance.port,
+      health: spec.health,
+    });
     if (spec.upgrade.bake > 0) {
       report(ref.instance, 'baking', `healthy after ${gated.elapsedMs} ms`);
       await watching(spec.upgrade.bake).bakeInstance({
@@ -162,6 +172,7 @@ export async function serviceRolloutWorkflow(input: ServiceRolloutInput): Promis
     if (decision === 'abandon') return result('failed', [], `${failure} (rollback declined by operator)`);
   }
   const unwound = await unwind(steps, revision, gate, report);
-  if (!unwound.complete) return result('failed', [], `${failure}; then ${unwound.reason} (abandoned by operator)`);
+  if (!unwound.complete)
+    return result('failed', [], `${failure}; then ${unwound.reason} (abandoned by operator)`);
   return result('rolled-back', [], failure);
 }

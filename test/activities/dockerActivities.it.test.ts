@@ -6,7 +6,14 @@ import type { InstanceRef } from '../../src/activities/types';
 import { LABEL, activeContainerName, retiredContainerName } from '../../src/record/identity';
 import { CloudRecordSchema, type ServiceSpec } from '../../src/record/schema';
 import { dockerForHost } from '../../src/runtime/dockerClient';
-import { cloudName, docker, fixtureRecord, removeCloudContainers, servedVersions, snapshot } from '../support/harness';
+import {
+  cloudName,
+  docker,
+  fixtureRecord,
+  removeCloudContainers,
+  servedVersions,
+  snapshot,
+} from '../support/harness';
 import { FIXTURE } from '../support/fixtures';
 import { testEnv } from '../support/env';
 
@@ -16,7 +23,8 @@ const activities = createActivities({ docker: dockerForHost, extraLabels: { [LAB
 const cloud = cloudName('act');
 const PORT = 18601;
 const spec = (image: string, timeout = '5s'): ServiceSpec =>
-  CloudRecordSchema.parse(fixtureRecord(cloud, { svc: { image, ports: [PORT], timeout } })).spec.services[0] as ServiceSpec;
+  CloudRecordSchema.parse(fixtureRecord(cloud, { svc: { image, ports: [PORT], timeout } })).spec
+    .services[0] as ServiceSpec;
 const host = { name: 'local', endpoint: 'unix:///var/run/docker.sock', address: '127.0.0.1' };
 const ref: InstanceRef = { cloud, service: 'svc', instance: `local-${PORT}`, host };
 const run = <A extends unknown[], R>(fn: (...args: A) => Promise<R>, ...args: A): Promise<R> =>
@@ -26,8 +34,18 @@ afterEach(() => removeCloudContainers(cloud));
 
 test('startInstance is idempotent: a retry adopts the container the first attempt made', async () => {
   const s = spec(FIXTURE.v1);
-  const first = await run(activities.startInstance, { ref, service: s, instance: s.instances[0]!, revision: 1 });
-  const second = await run(activities.startInstance, { ref, service: s, instance: s.instances[0]!, revision: 1 });
+  const first = await run(activities.startInstance, {
+    ref,
+    service: s,
+    instance: s.instances[0]!,
+    revision: 1,
+  });
+  const second = await run(activities.startInstance, {
+    ref,
+    service: s,
+    instance: s.instances[0]!,
+    revision: 1,
+  });
   expect(second.containerId).toBe(first.containerId);
   const snap = await snapshot(cloud);
   expect(snap.size).toBe(1);
@@ -49,18 +67,26 @@ test('startInstance refuses to overwrite a container that was not retired', asyn
   const s1 = spec(FIXTURE.v1);
   await run(activities.startInstance, { ref, service: s1, instance: s1.instances[0]!, revision: 1 });
   const s2 = spec(FIXTURE.v2);
-  await expect(run(activities.startInstance, { ref, service: s2, instance: s2.instances[0]!, revision: 2 })).rejects.toThrow(
-    /exists \(revision 1\) and was not retired first/,
-  );
+  await expect(
+    run(activities.startInstance, { ref, service: s2, instance: s2.instances[0]!, revision: 2 }),
+  ).rejects.toThrow(/exists \(revision 1\) and was not retired first/);
 });
 
 test('retire, start, restore: each twice, ending exactly as before', async () => {
   const s1 = spec(FIXTURE.v1);
-  const old = await run(activities.startInstance, { ref, service: s1, instance: s1.instances[0]!, revision: 1 });
+  const old = await run(activities.startInstance, {
+    ref,
+    service: s1,
+    instance: s1.instances[0]!,
+    revision: 1,
+  });
   await run(activities.waitHealthy, { ref, port: PORT, health: s1.health });
   const retired = await run(activities.retireInstance, { ref, revision: 2, stopTimeoutMs: 2_000 });
   const retiredAgain = await run(activities.retireInstance, { ref, revision: 2, stopTimeoutMs: 2_000 });
-  expect(retired).toEqual({ retiredName: retiredContainerName(cloud, 'svc', ref.instance, 2), containerId: old.containerId });
+  expect(retired).toEqual({
+    retiredName: retiredContainerName(cloud, 'svc', ref.instance, 2),
+    containerId: old.containerId,
+  });
   expect(retiredAgain).toEqual(retired);
 
   const s2 = spec(FIXTURE.v2);
@@ -68,7 +94,12 @@ test('retire, start, restore: each twice, ending exactly as before', async () =>
   await run(activities.waitHealthy, { ref, port: PORT, health: s2.health });
   expect(await servedVersions([PORT])).toEqual(['v2']);
 
-  const input = { ref, revision: 2, retiredName: retired.retiredName, previous: { service: s1, instance: s1.instances[0]!, revision: 1 } };
+  const input = {
+    ref,
+    revision: 2,
+    retiredName: retired.retiredName,
+    previous: { service: s1, instance: s1.instances[0]!, revision: 1 },
+  };
   expect((await run(activities.restoreInstance, input)).outcome).toBe('kept-container-restarted');
   expect((await run(activities.restoreInstance, input)).outcome).toBe('already-restored');
   await run(activities.waitHealthy, { ref, port: PORT, health: s1.health });
@@ -83,7 +114,9 @@ test('a health gate that never passes fails with instance, check and last respon
   await run(activities.startInstance, { ref, service: s, instance: s.instances[0]!, revision: 1 });
   const failure = run(activities.waitHealthy, { ref, port: PORT, health: s.health });
   await expect(failure).rejects.toThrow(
-    new RegExp(`svc/local-${PORT} failed its health gate: GET http://127.0.0.1:${PORT}/health expecting 200, last response 404 Not Found`),
+    new RegExp(
+      `svc/local-${PORT} failed its health gate: GET http://127.0.0.1:${PORT}/health expecting 200, last response 404 Not Found`,
+    ),
   );
 });
 
@@ -97,10 +130,21 @@ test('a slow starter passes its gate once it serves; the gate is not fooled by c
 
 test('bake notices an instance that exits', async () => {
   const s = spec(FIXTURE.crash);
-  const started = await run(activities.startInstance, { ref, service: s, instance: s.instances[0]!, revision: 1 });
+  const started = await run(activities.startInstance, {
+    ref,
+    service: s,
+    instance: s.instances[0]!,
+    revision: 1,
+  });
   await run(activities.waitHealthy, { ref, port: PORT, health: s.health });
   await expect(
-    run(activities.bakeInstance, { ref, port: PORT, health: s.health, containerId: started.containerId, bakeMs: 10_000 }),
+    run(activities.bakeInstance, {
+      ref,
+      port: PORT,
+      health: s.health,
+      containerId: started.containerId,
+      bakeMs: 10_000,
+    }),
   ).rejects.toThrow(/failed during bake/);
 });
 
@@ -115,7 +159,12 @@ test('preflight names a missing image and touches nothing', async () => {
 test('secrets are resolved into the container and never returned', async () => {
   process.env.PATCHBAY_TEST_SECRET = 's3cret-value';
   const s = { ...spec(FIXTURE.v1), secretEnv: { DB_PASSWORD: 'env:PATCHBAY_TEST_SECRET' } };
-  const result = await run(activities.startInstance, { ref, service: s, instance: s.instances[0]!, revision: 1 });
+  const result = await run(activities.startInstance, {
+    ref,
+    service: s,
+    instance: s.instances[0]!,
+    revision: 1,
+  });
   expect(JSON.stringify(result)).not.toContain('s3cret-value');
   const info = await docker.getContainer(result.containerId).inspect();
   expect(info.Config.Env).toContain('DB_PASSWORD=s3cret-value');

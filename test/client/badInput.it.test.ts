@@ -49,28 +49,47 @@ function edited(edit: (r: ReturnType<typeof record>) => void): string {
 }
 
 const semanticCases: Array<[string, (r: ReturnType<typeof record>) => void, RegExp]> = [
-  ['unknown dependency', (r) => (r.spec.services[1]!.dependsOn = ['nosuch']), /spec\.services\[1\]\.dependsOn\[0\].*nosuch/],
+  [
+    'unknown dependency',
+    (r) => (r.spec.services[1]!.dependsOn = ['nosuch']),
+    /spec\.services\[1\]\.dependsOn\[0\].*nosuch/,
+  ],
   [
     'dependency cycle',
     (r) => (r.spec.services[0]!.dependsOn = ['api']),
     /cycle.*(db -> api -> db|api -> db -> api)/,
   ],
   ['two instances on one host:port', (r) => (r.spec.services[1]!.instances[1]!.port = 18501), /18501/],
-  ['image without tag or digest', (r) => (r.spec.services[1]!.image = 'patchbay/fixture'), /spec\.services\[1\]\.image.*(tag|digest)/],
-  ['schema: wrong type', (r) => ((r.spec.services[1]!.instances[0] as { port: unknown }).port = 'eighty'), /spec\.services\[1\]\.instances\[0\]\.port/],
-  ['schema: unknown field', (r) => ((r.spec.services[1] as Record<string, unknown>).replicas = 3), /replicas/],
+  [
+    'image without tag or digest',
+    (r) => (r.spec.services[1]!.image = 'patchbay/fixture'),
+    /spec\.services\[1\]\.image.*(tag|digest)/,
+  ],
+  [
+    'schema: wrong type',
+    (r) => ((r.spec.services[1]!.instances[0] as { port: unknown }).port = 'eighty'),
+    /spec\.services\[1\]\.instances\[0\]\.port/,
+  ],
+  [
+    'schema: unknown field',
+    (r) => ((r.spec.services[1] as Record<string, unknown>).replicas = 3),
+    /replicas/,
+  ],
 ];
 
-test.each(semanticCases)('%s: validate and apply exit 2 naming file, path and value; nothing touched', async (_name, edit, expected) => {
-  const file = edited(edit);
-  const validated = await runCli(['validate', file], QUEUE);
-  expect(validated.code).toBe(2);
-  expect(validated.stderr).toContain(file);
-  expect(validated.stderr).toMatch(expected);
-  const applied = await expectUntouched(() => runCli(['apply', file], QUEUE));
-  expect(applied.code).toBe(2);
-  expect(applied.stderr).toMatch(expected);
-});
+test.each(semanticCases)(
+  '%s: validate and apply exit 2 naming file, path and value; nothing touched',
+  async (_name, edit, expected) => {
+    const file = edited(edit);
+    const validated = await runCli(['validate', file], QUEUE);
+    expect(validated.code).toBe(2);
+    expect(validated.stderr).toContain(file);
+    expect(validated.stderr).toMatch(expected);
+    const applied = await expectUntouched(() => runCli(['apply', file], QUEUE));
+    expect(applied.code).toBe(2);
+    expect(applied.stderr).toMatch(expected);
+  },
+);
 
 test('YAML syntax error: line number, exit 2', async () => {
   const file = writeRecord(record(FIXTURE.v1), 'broken.yaml');
@@ -87,7 +106,9 @@ test('missing file: exit 2 with the path', async () => {
 });
 
 test('unknown image: preflight refuses the revision, exit 1, nothing touched', async () => {
-  const out = await expectUntouched(() => runCli(['apply', writeRecord(record('patchbay/fixture:nosuch')), '--json'], QUEUE));
+  const out = await expectUntouched(() =>
+    runCli(['apply', writeRecord(record('patchbay/fixture:nosuch')), '--json'], QUEUE),
+  );
   expect(out.code).toBe(1);
   const result = JSON.parse(out.stdout);
   expect(result.outcome).toBe('failed');
@@ -101,12 +122,16 @@ test('unreachable host: preflight refuses the revision, exit 1, nothing touched'
   r.spec.services[1]!.instances.push({ host: 'ctl2', port: 18513 });
   const out = await expectUntouched(() => runCli(['apply', writeRecord(r), '--json'], QUEUE));
   expect(out.code).toBe(1);
-  expect(JSON.parse(out.stdout).reason).toMatch(/host ctl2 \(unix:\/\/\/run\/nosuch\/docker\.sock\) is unreachable/);
+  expect(JSON.parse(out.stdout).reason).toMatch(
+    /host ctl2 \(unix:\/\/\/run\/nosuch\/docker\.sock\) is unreachable/,
+  );
 });
 
 test('an unresolvable secret reference: preflight refuses, and the secret value never appears', async () => {
   const r = record(FIXTURE.v2);
-  (r.spec.services[1] as { secretEnv?: Record<string, string> }).secretEnv = { DB_PASSWORD: 'env:PATCHBAY_TEST_NO_SUCH_VAR' };
+  (r.spec.services[1] as { secretEnv?: Record<string, string> }).secretEnv = {
+    DB_PASSWORD: 'env:PATCHBAY_TEST_NO_SUCH_VAR',
+  };
   const out = await expectUntouched(() => runCli(['apply', writeRecord(r), '--json'], QUEUE));
   expect(out.code).toBe(1);
   expect(JSON.parse(out.stdout).reason).toContain('no variable PATCHBAY_TEST_NO_SUCH_VAR');
@@ -122,7 +147,9 @@ test('rollback of an unknown service or revision: exit 2, nothing touched', asyn
   const unknownService = await expectUntouched(() => runCli(['rollback', cloud, 'nosuch'], QUEUE));
   expect(unknownService.code).toBe(2);
   expect(unknownService.stderr).toContain('service nosuch is not in the current revision');
-  const unknownRevision = await expectUntouched(() => runCli(['rollback', cloud, 'api', '--to-revision', '99'], QUEUE));
+  const unknownRevision = await expectUntouched(() =>
+    runCli(['rollback', cloud, 'api', '--to-revision', '99'], QUEUE),
+  );
   expect(unknownRevision.code).toBe(2);
   expect(unknownRevision.stderr).toContain('has no revision 99');
 });
@@ -146,7 +173,9 @@ test('a second apply while a change runs is refused with the running change name
   const second = await runCli(['apply', writeRecord(record(FIXTURE.v3))], QUEUE);
   expect(second.code).toBe(2);
   expect(second.stderr).toContain('CLOUD_BUSY');
-  expect(second.stderr).toMatch(/revision \d+ \(apply by jest .*"the slow one"\) is still running as workflow cloud:bad-/);
+  expect(second.stderr).toMatch(
+    /revision \d+ \(apply by jest .*"the slow one"\) is still running as workflow cloud:bad-/,
+  );
   const rollback = await runCli(['rollback', cloud, 'api'], QUEUE);
   expect(rollback.code).toBe(2);
   expect(rollback.stderr).toContain('CLOUD_BUSY');
@@ -160,16 +189,23 @@ test('a malformed update from another client is rejected by the validator and le
   // Another system drives the cloud workflow directly through the documented update.
   const before = JSON.parse((await runCli(['history', cloud, '--json'], QUEUE)).stdout).revisions.length;
   const { Client, Connection } = await import('@temporalio/client');
-  const connection = await Connection.connect({ address: process.env.PATCHBAY_TEST_TEMPORAL_ADDRESS as string });
+  const connection = await Connection.connect({
+    address: process.env.PATCHBAY_TEST_TEMPORAL_ADDRESS as string,
+  });
   try {
     const handle = new Client({ connection }).workflow.getHandle(`cloud:${cloud}`);
     const error = await handle
       .executeUpdate('patchbay.apply', { args: [{ record: { kind: 'Cloud' }, author: 'x' }] })
-      .then(() => undefined, (e: Error) => e);
+      .then(
+        () => undefined,
+        (e: Error & { cause?: Error }) => e,
+      );
     expect(error?.name).toBe('WorkflowUpdateFailedError');
     expect(error?.cause?.message).toMatch(/invalid deployment record: apiVersion/);
   } finally {
     await connection.close();
   }
-  expect(JSON.parse((await runCli(['history', cloud, '--json'], QUEUE)).stdout).revisions.length).toBe(before);
+  expect(JSON.parse((await runCli(['history', cloud, '--json'], QUEUE)).stdout).revisions.length).toBe(
+    before,
+  );
 });

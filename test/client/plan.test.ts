@@ -4,7 +4,9 @@ import { computePlan } from '../../src/client/plan';
 import { instanceSpecHash } from '../../src/record/identity';
 import { CloudRecordSchema, type CloudRecord } from '../../src/record/schema';
 
-function record(services: Record<string, { image: string; ports: number[]; env?: Record<string, string> }>): CloudRecord {
+function record(
+  services: Record<string, { image: string; ports: number[]; env?: Record<string, string> }>,
+): CloudRecord {
   return CloudRecordSchema.parse({
     apiVersion: 'patchbay/v1',
     kind: 'Cloud',
@@ -23,7 +25,10 @@ function record(services: Record<string, { image: string; ports: number[]; env?:
 }
 
 /** What runs when a record was applied faithfully. */
-function running(r: CloudRecord, tweak: (service: string, instance: string, o: ServiceObservation) => void = () => undefined) {
+function running(
+  r: CloudRecord,
+  tweak: (service: string, instance: string, o: ServiceObservation) => void = () => undefined,
+) {
   const observed = new Map<string, ServiceObservation>();
   for (const s of r.spec.services) {
     const o: ServiceObservation = { active: {}, retired: [] };
@@ -55,7 +60,9 @@ test('a new cloud: every service is created', () => {
 
 test('an identical record on a faithful cloud: nothing to do', () => {
   const plan = computePlan(v1, v1, running(v1));
-  expect(plan.every((s) => s.action === 'unchanged' && s.instances.length === 0 && s.drift.length === 0)).toBe(true);
+  expect(
+    plan.every((s) => s.action === 'unchanged' && s.instances.length === 0 && s.drift.length === 0),
+  ).toBe(true);
 });
 
 test('a new image for one service: patch from -> to, the others unchanged', () => {
@@ -63,11 +70,17 @@ test('a new image for one service: patch from -> to, the others unchanged', () =
   const plan = computePlan(v2, v1, running(v1));
   expect(plan.map((s) => `${s.service}:${s.action}`)).toEqual(['db:unchanged', 'api:patch']);
   expect(plan[1]).toMatchObject({ fromVersion: '1', toVersion: '2' });
-  expect(plan[1]?.instances.map((i) => `${i.instance} ${i.change} ${i.why}`)).toEqual(['h1-2 replace 1 -> 2', 'h1-3 replace 1 -> 2']);
+  expect(plan[1]?.instances.map((i) => `${i.instance} ${i.change} ${i.why}`)).toEqual([
+    'h1-2 replace 1 -> 2',
+    'h1-3 replace 1 -> 2',
+  ]);
 });
 
 test('a changed setting is an update, not a patch', () => {
-  const changed = record({ db: { image: 'x/db:1', ports: [1], env: { A: 'b' } }, api: { image: 'x/api:1', ports: [2, 3] } });
+  const changed = record({
+    db: { image: 'x/db:1', ports: [1], env: { A: 'b' } },
+    api: { image: 'x/api:1', ports: [2, 3] },
+  });
   expect(computePlan(changed, v1, running(v1))[0]?.action).toBe('update');
 });
 

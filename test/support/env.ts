@@ -7,6 +7,9 @@ export const TEST_ENV = {
 
 export function testEnv(name: keyof typeof TEST_ENV): string {
   const value = process.env[TEST_ENV[name]];
-  if (!value) throw new Error(`${TEST_ENV[name]} is not set: run integration tests through jest's integration project (global setup)`);
+  if (!value)
+    throw new Error(
+      `${TEST_ENV[name]} is not set: run integration tests through jest's integration project (global setup)`,
+    );
   return value;
 }

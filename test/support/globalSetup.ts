@@ -28,13 +28,18 @@ export default async function globalSetup(): Promise<void> {
   try {
     await docker.ping();
   } catch (error) {
-    throw new Error(`integration tests need a Docker engine on /var/run/docker.sock (${(error as Error).message}); run: bash scripts/bootstrap.sh --fixtures`, { cause: error });
+    throw new Error(
+      `integration tests need a Docker engine on /var/run/docker.sock (${(error as Error).message}); run: bash scripts/bootstrap.sh --fixtures`,
+      { cause: error },
+    );
   }
   for (const image of FIXTURE_IMAGES) {
     try {
       await docker.getImage(image).inspect();
     } catch (error) {
-      throw new Error(`fixture image ${image} is missing; run: bash scripts/build-fixtures.sh`, { cause: error });
+      throw new Error(`fixture image ${image} is missing; run: bash scripts/build-fixtures.sh`, {
+        cause: error,
+      });
     }
   }
   // Leftovers of a crashed earlier run carry the test label: remove them before starting.
@@ -54,7 +59,14 @@ export default async function globalSetup(): Promise<void> {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'patchbay-test-'));
   const bundle = await bundleWorkflowCode({
     workflowsPath: require.resolve('../../src/workflows'),
-    logger: { trace: () => undefined, debug: () => undefined, info: () => undefined, warn: console.warn, error: console.error, log: () => undefined },
+    logger: {
+      trace: () => undefined,
+      debug: () => undefined,
+      info: () => undefined,
+      warn: console.warn,
+      error: console.error,
+      log: () => undefined,
+    },
   });
   const bundlePath = path.join(dir, 'workflow-bundle.js');
   writeFileSync(bundlePath, bundle.code);

@@ -6,11 +6,15 @@ import { LABEL } from '../../src/record/identity';
 import { TEST_ENV } from './env';
 
 export default async function globalTeardown(): Promise<void> {
-  const state = (globalThis as Record<string, unknown>).__patchbayTest as { server: DevServer; dir: string } | undefined;
+  const state = (globalThis as Record<string, unknown>).__patchbayTest as
+    { server: DevServer; dir: string } | undefined;
   const docker = dockerClient('unix:///var/run/docker.sock');
   const run = process.env[TEST_ENV.run];
   if (run) {
-    for (const c of await docker.listContainers({ all: true, filters: { label: [`${LABEL.test}=${run}`] } })) {
+    for (const c of await docker.listContainers({
+      all: true,
+      filters: { label: [`${LABEL.test}=${run}`] },
+    })) {
       await docker.getContainer(c.Id).remove({ force: true });
     }
   }

@@ -38,7 +38,10 @@ export interface WorkerProcess {
 }
 
 /** Starts `patchbay worker` as a separate process and waits until it polls. */
-export async function startWorker(taskQueue: string, extraEnv: NodeJS.ProcessEnv = {}): Promise<WorkerProcess> {
+export async function startWorker(
+  taskQueue: string,
+  extraEnv: NodeJS.ProcessEnv = {},
+): Promise<WorkerProcess> {
   const child = spawn(process.execPath, [BIN, 'worker'], {
     env: { ...baseEnv(taskQueue), ...extraEnv },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -68,7 +71,11 @@ export interface CliResult {
 }
 
 /** Runs the real `patchbay` CLI. */
-export function runCli(args: string[], taskQueue: string, extraEnv: NodeJS.ProcessEnv = {}): Promise<CliResult> {
+export function runCli(
+  args: string[],
+  taskQueue: string,
+  extraEnv: NodeJS.ProcessEnv = {},
+): Promise<CliResult> {
   return new Promise((resolve) => {
     const child = spawn(process.execPath, [BIN, ...args], { env: { ...baseEnv(taskQueue), ...extraEnv } });
     let stdout = '';
@@ -82,7 +89,10 @@ export function runCli(args: string[], taskQueue: string, extraEnv: NodeJS.Proce
 const tmp = mkdtempSync(path.join(os.tmpdir(), 'patchbay-records-'));
 
 /** Writes a record to a YAML file and returns its path. */
-export function writeRecord(record: CloudRecordInput, name = `${record.metadata.name}-${Date.now()}.yaml`): string {
+export function writeRecord(
+  record: CloudRecordInput,
+  name = `${record.metadata.name}-${Date.now()}.yaml`,
+): string {
   const file = path.join(tmp, name);
   writeFileSync(file, stringify(record));
   return file;
@@ -113,7 +123,11 @@ export function fixtureRecord(cloud: string, services: Record<string, ServiceOpt
         dependsOn: s.dependsOn ?? [],
         instances: s.ports.map((port) => ({ host: 'local', port })),
         env: { PORT: '{{port}}', ...s.env },
-        health: { http: { path: '/health', expectStatus: 200 }, timeout: s.timeout ?? '15s', interval: '250ms' },
+        health: {
+          http: { path: '/health', expectStatus: 200 },
+          timeout: s.timeout ?? '15s',
+          interval: '250ms',
+        },
         upgrade: {
           strategy: 'rolling',
           maxUnavailable: s.maxUnavailable ?? 1,
@@ -139,7 +153,10 @@ export interface ContainerSnapshot {
 /** Every container of a cloud, by name, with the identity facts non-destructiveness is judged on. */
 export async function snapshot(cloud: string): Promise<Map<string, ContainerSnapshot>> {
   const out = new Map<string, ContainerSnapshot>();
-  for (const c of await docker.listContainers({ all: true, filters: { label: [`${LABEL.cloud}=${cloud}`] } })) {
+  for (const c of await docker.listContainers({
+    all: true,
+    filters: { label: [`${LABEL.cloud}=${cloud}`] },
+  })) {
     const info = await docker.getContainer(c.Id).inspect();
     const name = info.Name.replace(/^\//, '');
     out.set(name, {
@@ -159,9 +176,9 @@ export async function snapshot(cloud: string): Promise<Map<string, ContainerSnap
 export async function servedVersions(ports: number[]): Promise<string[]> {
   return Promise.all(
     ports.map(async (port) => {
-      const res = await fetch(`http://127.0.0.1:${port}/version`, { signal: AbortSignal.timeout(2_000) }).catch(
-        (e: Error) => e,
-      );
+      const res = await fetch(`http://127.0.0.1:${port}/version`, {
+        signal: AbortSignal.timeout(2_000),
+      }).catch((e: Error) => e);
       if (res instanceof Error) return `error: ${res.message}`;
       return (await res.text()).trim();
     }),
@@ -173,13 +190,21 @@ export async function healthy(port: number): Promise<boolean> {
 }
 
 export async function removeCloudContainers(cloud: string): Promise<void> {
-  for (const c of await docker.listContainers({ all: true, filters: { label: [`${LABEL.cloud}=${cloud}`] } })) {
+  for (const c of await docker.listContainers({
+    all: true,
+    filters: { label: [`${LABEL.cloud}=${cloud}`] },
+  })) {
     await docker.getContainer(c.Id).remove({ force: true });
   }
 }
 
 /** Polls until the predicate holds (bounded). */
-export async function waitFor<T>(what: string, fn: () => Promise<T | undefined | false>, timeoutMs = 60_000, everyMs = 100): Promise<T> {
+export async function waitFor<T>(
+  what: string,
+  fn: () => Promise<T | undefined | false>,
+  timeoutMs = 60_000,
+  everyMs = 100,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const value = await fn();

@@ -69,12 +69,14 @@ async function patchWithKill(point: KillPoint, ports: number[]): Promise<void> {
     await worker.kill();
     // Dead worker: nothing moves on. Then a new worker picks the change up where it was.
     worker = await startWorker(QUEUE);
-    const result = await client.waitForChange(accepted.workflowId);
+    const result = await client.waitForChange(cloud, accepted);
     expect(result.outcome).toBe('applied');
 
     const after = await snapshot(cloud);
     const apiContainers = [...after.values()].filter((c) => c.service === 'api');
-    expect(apiContainers.map((c) => c.name).sort()).toEqual(api.map((p) => activeContainerName(cloud, 'api', `local-${p}`)).sort());
+    expect(apiContainers.map((c) => c.name).sort()).toEqual(
+      api.map((p) => activeContainerName(cloud, 'api', `local-${p}`)).sort(),
+    );
     expect(apiContainers.every((c) => c.running && c.revision === '2' && c.image === FIXTURE.v2)).toBe(true);
     expect([...after.values()].filter((c) => c.name.includes('--retired-'))).toEqual([]);
     expect(await servedVersions(api)).toEqual(api.map(() => 'v2'));

@@ -1,6 +1,7 @@
 // Scenario 1 (patch one service, leave the rest alone) and Scenario 2 (revert), through the real CLI,
 // a real worker process, the real Temporal dev server and real containers.
 import {
+  baseEnv,
   cloudName,
   fixtureRecord,
   removeCloudContainers,
@@ -12,6 +13,9 @@ import {
   type WorkerProcess,
 } from '../support/harness';
 import { FIXTURE } from '../support/fixtures';
+import { PatchbayClient } from '../../src/client/patchbayClient';
+import { temporalConfig } from '../../src/lib/config';
+import { CloudRecordSchema } from '../../src/record/schema';
 import { saveHistories } from '../support/histories';
 
 jest.setTimeout(180_000);
@@ -40,17 +44,18 @@ afterAll(async () => {
 
 test('deploy, patch one service, revert: other containers keep id and start time', async () => {
   // Deploy three services in dependency order.
-  const deployed = await runCli(['apply', writeRecord(record(FIXTURE.v1)), '-m', 'first deploy', '--json'], QUEUE);
+  const deployed = await runCli(
+    ['apply', writeRecord(record(FIXTURE.v1)), '-m', 'first deploy', '--json'],
+    QUEUE,
+  );
   expect(deployed.stderr).toBe('');
   expect(deployed.code).toBe(0);
   const deployResult = JSON.parse(deployed.stdout);
   expect(deployResult.outcome).toBe('applied');
   expect(deployResult.revision).toBe(1);
-  expect(deployResult.services.map((s: { service: string; action: string }) => `${s.service}:${s.action}`)).toEqual([
-    'db:create',
-    'api:create',
-    'web:create',
-  ]);
+  expect(
+    deployResult.services.map((s: { service: string; action: string }) => `${s.service}:${s.action}`),
+  ).toEqual(['db:create', 'api:create', 'web:create']);
   expect(await servedVersions([...DB, ...API, ...WEB])).toEqual(['v1', 'v1', 'v1', 'v1', 'v1']);
   const before = await snapshot(cloud);
   expect(before.size).toBe(5);
@@ -72,7 +77,8 @@ test('deploy, patch one service, revert: other containers keep id and start time
   expect(patched.stdout).toContain('revision 2 of cloud');
   expect(patched.stdout).toMatch(/api\s+patch\s+succeeded v1 -> v2/);
   // Live per-instance lines while it runs (which intermediate phases a 500 ms poll catches varies).
-  for (const port of API) expect(patched.stderr).toMatch(new RegExp(`api\\s+local-${port}\\s+done \\(healthy after`));
+  for (const port of API)
+    expect(patched.stderr).toMatch(new RegExp(`api\\s+local-${port}\\s+done \\(healthy after`));
   expect(await servedVersions(API)).toEqual(['v2', 'v2', 'v2']);
   const after = await snapshot(cloud);
   expect(after.size).toBe(5); // kept old containers were removed after success
@@ -95,7 +101,9 @@ test('deploy, patch one service, revert: other containers keep id and start time
   // Scenario 2 via editing the record: patch again, then apply the v1 record.
   expect((await runCli(['apply', writeRecord(record(FIXTURE.v2))], QUEUE)).code).toBe(0);
   expect(await servedVersions(API)).toEqual(['v2', 'v2', 'v2']);
-  expect((await runCli(['apply', writeRecord(record(FIXTURE.v1)), '-m', 'revert by record'], QUEUE)).code).toBe(0);
+  expect(
+    (await runCli(['apply', writeRecord(record(FIXTURE.v1)), '-m', 'revert by record'], QUEUE)).code,
+  ).toBe(0);
   expect(await servedVersions(API)).toEqual(['v1', 'v1', 'v1']);
   const final = await snapshot(cloud);
   for (const [name, c] of before) if (c.service !== 'api') expect(final.get(name)).toEqual(c);
@@ -103,13 +111,9 @@ test('deploy, patch one service, revert: other containers keep id and start time
   // History keeps every revision with who, why and outcome.
   const history = JSON.parse((await runCli(['history', cloud, '--json'], QUEUE)).stdout);
   expect(history.current).toBe(5);
-  expect(history.revisions.map((r: { number: number; outcome: string }) => `${r.number}:${r.outcome}`)).toEqual([
-    '1:applied',
-    '2:applied',
-    '3:applied',
-    '4:applied',
-    '5:applied',
-  ]);
+  expect(
+    history.revisions.map((r: { number: number; outcome: string }) => `${r.number}:${r.outcome}`),
+  ).toEqual(['1:applied', '2:applied', '3:applied', '4:applied', '5:applied']);
   expect(history.revisions[1]).toMatchObject({ author: 'jest', message: 'security fix' });
   expect(history.revisions[2]).toMatchObject({ rollbackOf: { service: 'api', toRevision: 1 } });
 
@@ -122,12 +126,25 @@ test('deploy, patch one service, revert: other containers keep id and start time
   const status = JSON.parse((await runCli(['status', cloud, '--json'], QUEUE)).stdout);
   const api = status.services.find((s: { service: string }) => s.service === 'api');
   expect(api.recordedVersion).toBe('v1');
-  expect(api.instances.map((i: { runningVersion: string; health: string }) => `${i.runningVersion} ${i.health}`)).toEqual([
-    'v1 healthy (200 OK)',
-    'v1 healthy (200 OK)',
-    'v1 healthy (200 OK)',
-  ]);
+  expect(
+    api.instances.map((i: { runningVersion: string; health: string }) => `${i.runningVersion} ${i.health}`),
+  ).toEqual(['v1 healthy (200 OK)', 'v1 healthy (200 OK)', 'v1 healthy (200 OK)']);
   expect(api.drift).toEqual([]);
+
+  // A program applying changes back to back: the next one is accepted as soon as the last returned.
+  const client = await PatchbayClient.connect(temporalConfig(baseEnv(QUEUE)));
+  try {
+    for (const image of [FIXTURE.v3, FIXTURE.v1]) {
+      const accepted = await client.apply(CloudRecordSchema.parse(record(image)), {
+        message: 'back to back',
+        author: 'jest',
+      });
+      expect((await client.waitForChange(cloud, accepted)).outcome).toBe('applied');
+    }
+  } finally {
+    await client.close();
+  }
+  expect(await servedVersions(API)).toEqual(['v1', 'v1', 'v1']);
 
   await saveHistories([
     { workflowId: `cloud:${cloud}`, file: 'cloud.json' },

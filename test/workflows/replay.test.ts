@@ -10,7 +10,14 @@ jest.setTimeout(120_000);
 const files = readdirSync(HISTORY_DIR).filter((f) => f.endsWith('.json'));
 
 test('saved histories exist for the patch workflows', () => {
-  expect(files).toEqual(expect.arrayContaining(['cloud.json', 'change-patch.json', 'service-patch.json', 'service-rollback.json']));
+  expect(files).toEqual(
+    expect.arrayContaining([
+      'cloud.json',
+      'change-patch.json',
+      'service-patch.json',
+      'service-rollback.json',
+    ]),
+  );
 });
 
 test('every saved history replays against the current workflow code', async () => {
@@ -19,7 +26,10 @@ test('every saved history replays against the current workflow code', async () =
     history: JSON.parse(readFileSync(path.join(HISTORY_DIR, file), 'utf8')) as unknown,
   }));
   const failures: string[] = [];
-  for await (const result of Worker.runReplayHistories({ workflowsPath: require.resolve('../../src/workflows') }, histories)) {
+  for await (const result of Worker.runReplayHistories(
+    { workflowsPath: require.resolve('../../src/workflows') },
+    histories,
+  )) {
     if (result.error) failures.push(`${result.workflowId}: ${result.error.message}`);
   }
   expect(failures).toEqual([]);

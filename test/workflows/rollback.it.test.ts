@@ -30,7 +30,11 @@ afterAll(async () => {
   for (const cloud of clouds) await removeCloudContainers(cloud);
 });
 
-async function deployed(prefix: string, ports: number[], extra: Partial<Parameters<typeof fixtureRecord>[1]['x']> = {}) {
+async function deployed(
+  prefix: string,
+  ports: number[],
+  extra: Partial<Parameters<typeof fixtureRecord>[1]['x']> = {},
+) {
   const cloud = cloudName(prefix);
   clouds.push(cloud);
   const record = (image: string) =>
@@ -120,7 +124,11 @@ test('a failed compensation waits for an operator, who fixes the cause and retri
     await docker.getImage(FIXTURE.v1).remove({ noprune: true });
 
     const first = await waitingForOperator();
-    expect(first).toMatchObject({ service: 'api', kind: 'compensation-failed', allowed: ['retry', 'abandon'] });
+    expect(first).toMatchObject({
+      service: 'api',
+      kind: 'compensation-failed',
+      allowed: ['retry', 'abandon'],
+    });
     expect(first.reason).toContain('image patchbay/fixture:v1 is not present');
 
     // An action that is not allowed now is refused, and nothing changes.
@@ -130,10 +138,15 @@ test('a failed compensation waits for an operator, who fixes the cause and retri
 
     // Retrying before the cause is fixed fails again and waits again.
     expect((await runCli(['resolve', cloud, 'retry'], QUEUE)).code).toBe(0);
-    await waitFor('the compensation to fail again', async () => {
-      const s = JSON.parse((await runCli(['status', cloud, '--json'], QUEUE)).stdout);
-      return s.waitingForOperator && s.waitingForOperator.since !== first.since ? true : undefined;
-    }, 60_000, 500);
+    await waitFor(
+      'the compensation to fail again',
+      async () => {
+        const s = JSON.parse((await runCli(['status', cloud, '--json'], QUEUE)).stdout);
+        return s.waitingForOperator && s.waitingForOperator.since !== first.since ? true : undefined;
+      },
+      60_000,
+      500,
+    );
 
     // Fix the cause (the image is back) and retry: the old version is recreated and serves.
     await docker.getImage('patchbay/fixture:v1-saved').tag({ repo: 'patchbay/fixture', tag: 'v1' });

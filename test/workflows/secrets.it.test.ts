@@ -1,7 +1,16 @@
 // Secrets never enter a workflow history: the record carries a reference, the activity that starts
 // the container resolves it, and no history of the change (cloud, change, service) contains the value.
 import { Client, Connection } from '@temporalio/client';
-import { cloudName, docker, fixtureRecord, removeCloudContainers, runCli, snapshot, startWorker, writeRecord } from '../support/harness';
+import {
+  cloudName,
+  docker,
+  fixtureRecord,
+  removeCloudContainers,
+  runCli,
+  snapshot,
+  startWorker,
+  writeRecord,
+} from '../support/harness';
 import { FIXTURE } from '../support/fixtures';
 import { testEnv } from '../support/env';
 
