@@ -68,7 +68,7 @@ describe('loadRecordFile', () => {
     expect(api?.env).toEqual({ PORT: '{{port}}' });
     expect(api?.health).toEqual({
       http: { path: '/health', expectStatus: 200 },
-      timeout: 30_000,
+      timeout: 10_000,
       interval: 500,
     });
     expect(api?.upgrade).toEqual({
