@@ -91,8 +91,8 @@ command -v docker >/dev/null || apt_install docker.io
 
 # --- test fixtures --------------------------------------------------------------------------
 if [ "$WITH_FIXTURES" = 1 ]; then
-  [ -x /bin/busybox ] && file_is_static=$(ldd /bin/busybox 2>&1 | grep -c "not a dynamic") || file_is_static=0
-  [ "$file_is_static" = 1 ] || apt_install busybox-static
+  # ldd fails on a static binary, which is what a FROM scratch image needs.
+  { [ -x /bin/busybox ] && ! ldd /bin/busybox >/dev/null 2>&1; } || apt_install busybox-static
   bash "$ROOT/scripts/build-fixtures.sh" >&2
 fi
 say "ready: temporal CLI $TEMPORAL_VERSION, docker engine $(curl -fsS --unix-socket /var/run/docker.sock http://localhost/version 2>/dev/null | node -pe 'JSON.parse(require("fs").readFileSync(0)).Version' 2>/dev/null || echo "at $DOCKER_HOST")"
