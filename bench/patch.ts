@@ -17,10 +17,25 @@ import { createWorker } from '../src/worker/worker';
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
 const PATCHBAY_PORTS = [18901, 18902, 18903];
 const SCRIPT_PORTS = [18911, 18912, 18913];
-const IMAGES = ['patchbay/fixture:v1', 'patchbay/fixture:v2'];
+/** Each round patches every instance to the next version of the scenario. */
+interface Scenario {
+  name: string;
+  version(round: number): { image: string; env: Record<string, string> };
+}
+const SCENARIOS: Scenario[] = [
+  {
+    name: 'instant fixture (serves within ms)',
+    version: (round) => ({ image: round % 2 ? 'patchbay/fixture:v2' : 'patchbay/fixture:v1', env: {} }),
+  },
+  {
+    // A new setting (not a new image) also replaces every instance: here, one that starts in 2 s.
+    name: 'service that needs 2 s to become healthy',
+    version: (round) => ({ image: 'patchbay/fixture:slow', env: { SLOW_START: '2', ROUND: String(round) } }),
+  },
+];
 const docker: Docker = dockerClient('unix:///var/run/docker.sock');
 
-function record(image: string): CloudRecord {
+function record({ image, env }: { image: string; env: Record<string, string> }): CloudRecord {
   return CloudRecordSchema.parse({
     apiVersion: 'patchbay/v1',
     kind: 'Cloud',
@@ -32,7 +47,7 @@ function record(image: string): CloudRecord {
           name: 'api',
           image,
           instances: PATCHBAY_PORTS.map((port) => ({ host: 'local', port })),
-          env: { PORT: '{{port}}' },
+          env: { PORT: '{{port}}', ...env },
           health: { http: { path: '/health' }, timeout: '30s', interval: '100ms' },
           upgrade: { maxUnavailable: 1, bake: '0s' },
           stopGracePeriod: '2s',
@@ -43,7 +58,10 @@ function record(image: string): CloudRecord {
 }
 
 /** The baseline: what a careful shell script would do, one instance at a time, no orchestration. */
-async function scriptPatch(image: string, generation: number): Promise<void> {
+async function scriptPatch(
+  { image, env }: { image: string; env: Record<string, string> },
+  generation: number,
+): Promise<void> {
   for (const port of SCRIPT_PORTS) {
     const name = `bench-script-${port}`;
     const old = docker.getContainer(name);
@@ -52,7 +70,7 @@ async function scriptPatch(image: string, generation: number): Promise<void> {
     const created = await docker.createContainer({
       name,
       Image: image,
-      Env: [`PORT=${port}`],
+      Env: [`PORT=${port}`, ...Object.entries(env).map(([k, v]) => `${k}=${v}`)],
       HostConfig: { NetworkMode: 'host', Init: true, RestartPolicy: { Name: 'unless-stopped' } },
     });
     await created.start();
@@ -86,6 +104,38 @@ const median = (xs: number[]): number => {
     : ((s[s.length / 2 - 1] as number) + (s[s.length / 2] as number)) / 2;
 };
 
+const seconds = (x: number): string => `${(x / 1000).toFixed(2)} s`;
+
+/** Runs one scenario: a deploy (not timed), then ROUNDS patches by each side, alternating. */
+async function runScenario(
+  client: PatchbayClient,
+  scenario: Scenario,
+): Promise<{ script: number[]; patchbay: number[] }> {
+  const script: number[] = [];
+  const patchbay: number[] = [];
+  const first = await client.apply(record(scenario.version(0)), { message: 'bench deploy', author: 'bench' });
+  await client.waitForChange('bench', first);
+  await scriptPatch(scenario.version(0), 0);
+  for (let round = 1; round <= ROUNDS; round++) {
+    const version = scenario.version(round);
+    let t0 = performance.now();
+    await scriptPatch(version, round);
+    script.push(performance.now() - t0);
+    t0 = performance.now();
+    const accepted = await client.apply(record(version), {
+      message: `bench round ${round}`,
+      author: 'bench',
+    });
+    const result = await client.waitForChange('bench', accepted);
+    patchbay.push(performance.now() - t0);
+    if (result.outcome !== 'applied') throw new Error(`round ${round}: ${result.outcome} ${result.reason}`);
+    process.stderr.write(
+      `  ${scenario.name}, round ${round}: script ${seconds(script.at(-1) as number)}, patchbay ${seconds(patchbay.at(-1) as number)}\n`,
+    );
+  }
+  return { script, patchbay };
+}
+
 async function main(): Promise<void> {
   Runtime.install({ logger: new DefaultLogger('WARN') });
   await cleanup();
@@ -101,32 +151,11 @@ async function main(): Promise<void> {
   const { worker, connection } = await createWorker({ config });
   const running = worker.run();
   const client = await PatchbayClient.connect(config);
-  const patchbay: number[] = [];
-  const script: number[] = [];
+  const results: Array<{ scenario: Scenario; script: number[]; patchbay: number[] }> = [];
   try {
-    // Initial deploys (not timed).
-    const first = await client.apply(record(IMAGES[0] as string), {
-      message: 'bench deploy',
-      author: 'bench',
-    });
-    await client.waitForChange('bench', first);
-    await scriptPatch(IMAGES[0] as string, 0);
-    for (let round = 1; round <= ROUNDS; round++) {
-      const image = IMAGES[round % 2] as string;
-      let t0 = performance.now();
-      await scriptPatch(image, round);
-      script.push(performance.now() - t0);
-      t0 = performance.now();
-      const accepted = await client.apply(record(image), {
-        message: `bench round ${round}`,
-        author: 'bench',
-      });
-      const result = await client.waitForChange('bench', accepted);
-      patchbay.push(performance.now() - t0);
-      if (result.outcome !== 'applied') throw new Error(`round ${round}: ${result.outcome} ${result.reason}`);
-      process.stderr.write(
-        `round ${round}: script ${(script.at(-1)! / 1000).toFixed(2)} s, patchbay ${(patchbay.at(-1)! / 1000).toFixed(2)} s\n`,
-      );
+    for (const scenario of SCENARIOS) {
+      results.push({ scenario, ...(await runScenario(client, scenario)) });
+      await cleanup(); // each scenario starts from nothing (the Temporal history of "bench" goes on)
     }
   } finally {
     await client.close();
@@ -136,19 +165,18 @@ async function main(): Promise<void> {
     await server.stop();
     await cleanup();
   }
-  const ms = (x: number) => `${(x / 1000).toFixed(2)} s`;
-  const p = median(patchbay);
-  const s = median(script);
-  console.log(`rolling patch of 3 fixture instances, ${ROUNDS} rounds, medians:`);
   console.log(
-    `  baseline (plain script, same Docker steps): ${ms(s)}  [min ${ms(Math.min(...script))}, max ${ms(Math.max(...script))}]`,
+    `rolling patch of 3 instances (maxUnavailable 1, no bake), ${ROUNDS} rounds each, medians [min, max]:`,
   );
-  console.log(
-    `  patchbay (Temporal workflow + activities):  ${ms(p)}  [min ${ms(Math.min(...patchbay))}, max ${ms(Math.max(...patchbay))}]`,
-  );
-  console.log(
-    `  ratio patchbay/baseline: ${(p / s).toFixed(3)}  (overhead ${(((p - s) / s) * 100).toFixed(1)} %)`,
-  );
+  for (const { scenario, script, patchbay } of results) {
+    const p = median(patchbay);
+    const s = median(script);
+    const range = (xs: number[]) => `[${seconds(Math.min(...xs))}, ${seconds(Math.max(...xs))}]`;
+    console.log(`${scenario.name}:`);
+    console.log(`  baseline (plain script, same Docker steps): ${seconds(s)} ${range(script)}`);
+    console.log(`  patchbay (Temporal workflows + activities): ${seconds(p)} ${range(patchbay)}`);
+    console.log(`  ratio patchbay/baseline: ${(p / s).toFixed(3)} (+${seconds(p - s)} orchestration)`);
+  }
 }
 
 main().catch((error) => {

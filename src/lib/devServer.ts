@@ -68,6 +68,8 @@ export async function startDevServer(options: DevServerOptions): Promise<DevServ
   ];
   if (!options.ephemeral) args.push('--db-filename', path.join(dir, 'patchbay.db'));
   if (options.headless) args.push('--headless');
+  // The worker that schedules an activity gets it back in the same response: no poll round trip per step.
+  args.push('--dynamic-config-value', 'system.enableActivityEagerExecution=true');
   const log = openSync(path.join(dir, `server-${port}.log`), 'a');
   const child: ChildProcess = spawn(options.binary, args, { stdio: ['ignore', log, log] });
   let exited: string | undefined;
