@@ -32,10 +32,12 @@ export interface CloudWorkflowInput {
   name: string;
   /** Carried over by continue-as-new. */
   state?: CloudState;
+  /** Continue-as-new once the history is this long and the cloud is idle (tests set it low). */
+  maxHistoryEvents?: number;
 }
 
 /** Continue-as-new well before Temporal's history warnings (10,240 events). */
-const MAX_HISTORY_EVENTS = 5_000;
+const DEFAULT_MAX_HISTORY_EVENTS = 5_000;
 
 function reject(type: string, message: string, details?: unknown): never {
   throw ApplicationFailure.create({ type, message, nonRetryable: true, details: details ? [details] : [] });
@@ -47,6 +49,7 @@ function zodSummary(issues: Array<{ path: PropertyKey[]; message: string }>): st
 
 export async function cloudWorkflow(input: CloudWorkflowInput): Promise<void> {
   const state: CloudState = input.state ?? { name: input.name, revisions: [], current: null, active: null };
+  const maxHistoryEvents = input.maxHistoryEvents ?? DEFAULT_MAX_HISTORY_EVENTS;
   let pending: Revision | null = null;
   let startedRevision = 0;
 
@@ -192,13 +195,13 @@ export async function cloudWorkflow(input: CloudWorkflowInput): Promise<void> {
 
   for (;;) {
     await condition(
-      () => pending !== null || (workflowInfo().historyLength > MAX_HISTORY_EVENTS && !state.active),
+      () => pending !== null || (workflowInfo().historyLength > maxHistoryEvents && !state.active),
     );
     const revision = pending as Revision | null;
     if (!revision) {
       await condition(allHandlersFinished);
       log.info('continuing as new to bound history', { revisions: state.revisions.length });
-      return continueAsNew<typeof cloudWorkflow>({ name: state.name, state });
+      return continueAsNew<typeof cloudWorkflow>({ name: state.name, state, maxHistoryEvents });
     }
     pending = null;
     const previous = currentRevision();

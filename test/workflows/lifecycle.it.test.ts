@@ -1,0 +1,126 @@
+// Longer-lived behaviour of a cloud: continue-as-new keeps the revisions, `onFailure: pause` waits
+// for an operator, and removing a service or an instance touches only what was removed.
+import { PatchbayClient } from '../../src/client/patchbayClient';
+import { temporalConfig } from '../../src/lib/config';
+import { CloudRecordSchema } from '../../src/record/schema';
+import { cloudWorkflow } from '../../src/workflows/cloud';
+import { cloudWorkflowId } from '../../src/workflows/ids';
+import {
+  baseEnv,
+  cloudName,
+  fixtureRecord,
+  removeCloudContainers,
+  runCli,
+  servedVersions,
+  snapshot,
+  startWorker,
+  waitFor,
+  writeRecord,
+  type WorkerProcess,
+} from '../support/harness';
+import { FIXTURE } from '../support/fixtures';
+
+jest.setTimeout(180_000);
+
+const QUEUE = 'lifecycle-it';
+let worker: WorkerProcess;
+let client: PatchbayClient;
+const clouds: string[] = [];
+
+beforeAll(async () => {
+  worker = await startWorker(QUEUE);
+  client = await PatchbayClient.connect(temporalConfig(baseEnv(QUEUE)));
+});
+afterAll(async () => {
+  await client?.close();
+  await worker?.stop();
+  for (const cloud of clouds) await removeCloudContainers(cloud);
+});
+
+test('the cloud workflow continues as new when its history grows, keeping every revision', async () => {
+  const cloud = cloudName('can');
+  clouds.push(cloud);
+  const handle = await client.client.workflow.start(cloudWorkflow, {
+    workflowId: cloudWorkflowId(cloud),
+    taskQueue: QUEUE,
+    args: [{ name: cloud, maxHistoryEvents: 30 }],
+  });
+  const firstRun = handle.firstExecutionRunId;
+  for (const [i, image] of [FIXTURE.v1, FIXTURE.v2, FIXTURE.v1].entries()) {
+    const record = CloudRecordSchema.parse(fixtureRecord(cloud, { api: { image, ports: [18801] } }));
+    const accepted = await client.apply(record, { message: `change ${i + 1}`, author: 'jest' });
+    expect((await client.waitForChange(cloud, accepted)).outcome).toBe('applied');
+  }
+  const described = await waitFor('a new run', async () => {
+    const d = await client.client.workflow.getHandle(cloudWorkflowId(cloud)).describe();
+    return d.runId !== firstRun ? d : undefined;
+  });
+  expect(described.status.name).toBe('RUNNING');
+  const state = await client.state(cloud);
+  expect(state?.revisions.map((r) => `${r.number} ${r.message} ${r.outcome}`)).toEqual([
+    '1 change 1 applied',
+    '2 change 2 applied',
+    '3 change 3 applied',
+  ]);
+  expect(state?.current).toBe(3);
+  // The new run goes on taking changes, numbered on.
+  const rollback = await runCli(['rollback', cloud, 'api', '--json'], QUEUE);
+  expect(rollback.code).toBe(0);
+  expect(JSON.parse(rollback.stdout)).toMatchObject({ revision: 4, outcome: 'applied' });
+  expect(await servedVersions([18801])).toEqual(['v2']);
+});
+
+test('onFailure: pause waits for an operator, who chooses rollback', async () => {
+  const cloud = cloudName('pause');
+  clouds.push(cloud);
+  const ports = [18811, 18812];
+  const record = (image: string) =>
+    fixtureRecord(cloud, { api: { image, ports, timeout: '3s', onFailure: 'pause' } });
+  expect((await runCli(['apply', writeRecord(record(FIXTURE.v1))], QUEUE)).code).toBe(0);
+  const apply = runCli(['apply', writeRecord(record(FIXTURE.broken))], QUEUE);
+  const waiting = await waitFor(
+    'the pause',
+    async () => {
+      const s = await runCli(['status', cloud, '--json'], QUEUE);
+      return s.code === 0 ? (JSON.parse(s.stdout).waitingForOperator ?? undefined) : undefined;
+    },
+    60_000,
+    500,
+  );
+  expect(waiting).toMatchObject({ service: 'api', kind: 'rollout-failed', allowed: ['rollback', 'abandon'] });
+  expect(waiting.reason).toContain('404');
+  // Paused means paused: the failed instance is left as it is for the operator to look at, the rest untouched.
+  expect(await servedVersions(ports)).toEqual(['broken', 'v1']);
+  const human = await runCli(['status', cloud], QUEUE);
+  expect(human.stdout).toContain(`decide with: patchbay resolve ${cloud} rollback|abandon`);
+
+  expect((await runCli(['resolve', cloud, 'rollback', '-m', 'looked at it'], QUEUE)).code).toBe(0);
+  const done = await apply;
+  expect(done.code).toBe(1);
+  expect(done.stdout).toContain('was ROLLED BACK');
+  expect(await servedVersions(ports)).toEqual(['v1', 'v1']);
+});
+
+test('removing a service and an instance removes only those containers', async () => {
+  const cloud = cloudName('shrink');
+  clouds.push(cloud);
+  const full = fixtureRecord(cloud, {
+    db: { image: FIXTURE.v1, ports: [18821] },
+    api: { image: FIXTURE.v1, ports: [18831, 18832] },
+  });
+  expect((await runCli(['apply', writeRecord(full)], QUEUE)).code).toBe(0);
+  const before = await snapshot(cloud);
+  expect(before.size).toBe(3);
+
+  const smaller = fixtureRecord(cloud, { api: { image: FIXTURE.v1, ports: [18831] } });
+  const plan = JSON.parse((await runCli(['plan', writeRecord(smaller), '--json'], QUEUE)).stdout);
+  expect(plan.services.map((s: { service: string; action: string }) => `${s.service}:${s.action}`)).toEqual([
+    'api:update',
+    'db:remove',
+  ]);
+  const out = await runCli(['apply', writeRecord(smaller), '--json'], QUEUE);
+  expect(out.code).toBe(0);
+  const after = await snapshot(cloud);
+  expect([...after.keys()]).toEqual([`pb-${cloud}-api-local-18831`]);
+  expect(after.get(`pb-${cloud}-api-local-18831`)).toEqual(before.get(`pb-${cloud}-api-local-18831`));
+});
