@@ -48,10 +48,56 @@ export const Runtime = z
   })
   .strict();
 
+/** Which load-balancer server fronts an instance: drained before it stops, enabled once healthy. */
+export const InstanceLb = z
+  .object({
+    balancer: dnsLabel,
+    backend: z.string().min(1),
+    server: z.string().min(1),
+  })
+  .strict();
+
 export const Instance = z
   .object({
     host: dnsLabel,
     port: z.number().int().min(1).max(65535),
+    lb: InstanceLb.optional(),
+  })
+  .strict();
+
+/** An HAProxy whose Runtime API (a stats socket at level admin) Patchbay drives. */
+export const LoadBalancer = z
+  .object({
+    name: dnsLabel,
+    haproxy: z
+      .object({
+        /** unix:///path/to/admin.sock or tcp://127.0.0.1:9999 */
+        runtimeApi: z.string().regex(/^(unix:\/\/\/.+|tcp:\/\/[^/]+:\d+)$/, 'must be unix:///path or tcp://host:port'),
+        /** How long a drained server may take to reach zero current sessions. */
+        drainTimeout: Duration.default(30_000),
+      })
+      .strict(),
+  })
+  .strict();
+
+/**
+ * A one-off job container run before the rolling replace (e.g. `keystone-manage db_sync`, as Kolla's
+ * bootstrap containers do) or after it. A failed `before` job stops the change before any instance
+ * is touched. Jobs are not compensated: schemas only move forward; the revision records which ran.
+ */
+export const Job = z
+  .object({
+    name: dnsLabel,
+    /** Defaults to the service's (target) image. */
+    image: z.string().min(1).optional(),
+    command: z.array(z.string()).min(1),
+    /** Defaults to the host of the service's first instance. */
+    host: dnsLabel.optional(),
+    env: z.record(z.string(), z.string()).default({}),
+    secretEnv: z.record(z.string(), z.string().regex(/^(env:[A-Za-z_][A-Za-z0-9_]*|file:\/.+)$/, 'must be "env:NAME" or "file:/absolute/path"')).default({}),
+    timeout: Duration.default(300_000),
+    /** Which changes of the service run it: by default a new service, a new image or new settings. */
+    on: z.array(z.enum(['create', 'patch', 'update'])).default(['create', 'patch', 'update']),
   })
   .strict();
 
@@ -107,6 +153,10 @@ export const Service = z
       onFailure: 'rollback',
     }),
     stopGracePeriod: Duration.default(10_000),
+    jobs: z
+      .object({ before: z.array(Job).default([]), after: z.array(Job).default([]) })
+      .strict()
+      .default({ before: [], after: [] }),
   })
   .strict();
 
@@ -123,6 +173,7 @@ export const CloudRecordSchema = z
     spec: z
       .object({
         runtime: Runtime,
+        loadBalancers: z.array(LoadBalancer).default([]),
         services: z.array(Service).min(1),
       })
       .strict(),
@@ -137,3 +188,6 @@ export type ServiceSpec = z.output<typeof Service>;
 export type InstanceSpec = z.output<typeof Instance>;
 export type DockerHostSpec = z.output<typeof DockerHost>;
 export type HealthCheckSpec = z.output<typeof HealthCheck>;
+export type JobSpec = z.output<typeof Job>;
+export type LoadBalancerSpec = z.output<typeof LoadBalancer>;
+export type InstanceLbSpec = z.output<typeof InstanceLb>;

@@ -158,6 +158,79 @@ export function checkRecordSemantics(record: CloudRecord): RecordIssue[] {
   });
 
   issues.push(...dependencyCycles(services));
+  issues.push(...loadBalancerAndJobIssues(record, hostIndex));
+  return issues;
+}
+
+/** Instances name a declared load balancer, each backend/server once; jobs run on declared hosts. */
+function loadBalancerAndJobIssues(record: CloudRecord, hostIndex: Map<string, number>): RecordIssue[] {
+  const issues: RecordIssue[] = [];
+  const balancers = new Map<string, number>();
+  record.spec.loadBalancers.forEach((lb, i) => {
+    const first = balancers.get(lb.name);
+    if (first === undefined) balancers.set(lb.name, i);
+    else {
+      issues.push(
+        issue(
+          ['spec', 'loadBalancers', i, 'name'],
+          lb.name,
+          `duplicate load balancer "${lb.name}" (already spec.loadBalancers[${first}])`,
+        ),
+      );
+    }
+  });
+  const fronted = new Map<string, string>();
+  record.spec.services.forEach((service, s) => {
+    service.instances.forEach((instance, i) => {
+      if (!instance.lb) return;
+      const path: PathSegment[] = ['spec', 'services', s, 'instances', i, 'lb'];
+      if (!balancers.has(instance.lb.balancer)) {
+        issues.push(
+          issue(
+            [...path, 'balancer'],
+            instance.lb.balancer,
+            `unknown load balancer "${instance.lb.balancer}"; declared (spec.loadBalancers): ${quoteList(balancers.keys())}`,
+          ),
+        );
+      }
+      const key = `${instance.lb.balancer}/${instance.lb.backend}/${instance.lb.server}`;
+      const where = `spec.services[${s}].instances[${i}]`;
+      const first = fronted.get(key);
+      if (first) {
+        issues.push(
+          issue(
+            [...path, 'server'],
+            instance.lb.server,
+            `server ${key} already fronts ${first}; each instance needs its own server`,
+          ),
+        );
+      } else fronted.set(key, where);
+    });
+    for (const phase of ['before', 'after'] as const) {
+      service.jobs[phase].forEach((job, j) => {
+        if (job.host !== undefined && !hostIndex.has(job.host)) {
+          issues.push(
+            issue(
+              ['spec', 'services', s, 'jobs', phase, j, 'host'],
+              job.host,
+              `unknown host "${job.host}"; declared hosts (spec.runtime.docker.hosts): ${quoteList(hostIndex.keys())}`,
+            ),
+          );
+        }
+        for (const [name, value] of Object.entries(job.env)) {
+          if (SECRET_NAME.test(name)) {
+            issues.push(
+              issue(
+                ['spec', 'services', s, 'jobs', phase, j, 'env', name],
+                REDACTED,
+                `"${name}" looks like a secret; move it to secretEnv as env:NAME or file:/path so it never enters a workflow history`,
+              ),
+            );
+          }
+        }
+      });
+    }
+  });
   return issues;
 }
 

@@ -25,6 +25,7 @@ function spec(extra: Partial<ServiceSpec> = {}): ServiceSpec {
     health: { http: { path: '/health', expectStatus: 200 }, timeout: 30_000, interval: 500 },
     upgrade: { strategy: 'rolling', maxUnavailable: 1, bake: 0, onFailure: 'rollback' },
     stopGracePeriod: 10_000,
+    jobs: { before: [], after: [] },
     ...extra,
   };
 }

@@ -92,6 +92,7 @@ describe('loadRecordFile', () => {
       health: { http: { path: '/', expectStatus: 200 }, timeout: 60_000, interval: 1_000 },
       upgrade: { strategy: 'rolling', maxUnavailable: 1, bake: 0, onFailure: 'rollback' },
       stopGracePeriod: 10_000,
+      jobs: { before: [], after: [] },
     });
   });
 

@@ -408,3 +408,84 @@ describe('dependencyLevels', () => {
     ).toThrow('dependency cycle among services: a, b');
   });
 });
+
+describe('load balancers and jobs', () => {
+  const base = (): Record<string, unknown> => ({
+    apiVersion: 'patchbay/v1',
+    kind: 'Cloud',
+    metadata: { name: 'lab' },
+    spec: {
+      runtime: { docker: { hosts: [{ name: 'ctl1' }] } },
+      loadBalancers: [{ name: 'front', haproxy: { runtimeApi: 'unix:///run/haproxy/admin.sock' } }],
+      services: [
+        {
+          name: 'keystone',
+          image: 'patchbay/keystone:1',
+          instances: [
+            { host: 'ctl1', port: 15001, lb: { balancer: 'front', backend: 'keystone', server: 'ks1' } },
+            { host: 'ctl1', port: 15002, lb: { balancer: 'front', backend: 'keystone', server: 'ks2' } },
+          ],
+          health: { http: { path: '/v3' } },
+          jobs: { before: [{ name: 'db-sync', command: ['db-sync'] }] },
+        },
+      ],
+    },
+  });
+  type Rec = {
+    spec: {
+      services: Array<{
+        instances: Array<{ lb: Record<string, string> }>;
+        jobs: { before: Array<Record<string, unknown>> };
+      }>;
+    };
+  };
+
+  test('a valid record with a balancer and a job passes, with job defaults filled', () => {
+    const result = validateRecord(base());
+    expect(result.ok).toBe(true);
+    if (result.ok) {
+      expect(result.record.spec.services[0]?.jobs.before[0]).toMatchObject({
+        timeout: 300_000,
+        on: ['create', 'patch', 'update'],
+        env: {},
+      });
+      expect(result.record.spec.loadBalancers[0]?.haproxy.drainTimeout).toBe(30_000);
+    }
+  });
+
+  test('an unknown balancer is named with the declared ones', () => {
+    const input = base() as unknown as Rec;
+    input.spec.services[0]!.instances[1]!.lb.balancer = 'back';
+    const result = validateRecord(input);
+    expect(result.ok).toBe(false);
+    if (!result.ok) {
+      expect(result.issues).toEqual([
+        expect.objectContaining({
+          path: 'spec.services[0].instances[1].lb.balancer',
+          value: 'back',
+          message: expect.stringContaining('"front"'),
+        }),
+      ]);
+    }
+  });
+
+  test('two instances behind one server are refused', () => {
+    const input = base() as unknown as Rec;
+    input.spec.services[0]!.instances[1]!.lb.server = 'ks1';
+    const result = validateRecord(input);
+    expect(!result.ok && result.issues.map((i) => i.path)).toEqual([
+      'spec.services[0].instances[1].lb.server',
+    ]);
+  });
+
+  test('a job on an unknown host, and a secret in a job env', () => {
+    const input = base() as unknown as Rec;
+    input.spec.services[0]!.jobs.before[0]!.host = 'ctl9';
+    input.spec.services[0]!.jobs.before[0]!.env = { ADMIN_PASSWORD: 'hunter2' };
+    const result = validateRecord(input);
+    expect(!result.ok && result.issues.map((i) => `${i.path} ${String(i.value)}`)).toEqual([
+      'spec.services[0].jobs.before[0].host ctl9',
+      'spec.services[0].jobs.before[0].env.ADMIN_PASSWORD <redacted>',
+    ]);
+  });
+});
