@@ -93,6 +93,8 @@ command -v docker >/dev/null || apt_install docker.io
 if [ "$WITH_FIXTURES" = 1 ]; then
   # ldd fails on a static binary, which is what a FROM scratch image needs.
   { [ -x /bin/busybox ] && ! ldd /bin/busybox >/dev/null 2>&1; } || apt_install busybox-static
+  # Tests drain and enable servers of a real HAProxy through its Runtime API.
+  command -v haproxy >/dev/null || [ -x /usr/sbin/haproxy ] || apt_install haproxy
   bash "$ROOT/scripts/build-fixtures.sh" >&2
 fi
 say "ready: temporal CLI $TEMPORAL_VERSION, docker engine $(curl -fsS --unix-socket /var/run/docker.sock http://localhost/version 2>/dev/null | node -pe 'JSON.parse(require("fs").readFileSync(0)).Version' 2>/dev/null || echo "at $DOCKER_HOST")"

@@ -1,10 +1,12 @@
 // The activity factory: dependencies in, activity functions out (cf. temporalio/samples-typescript).
 import { createDockerActivities, type ActivityDeps } from './dockerActivities';
+import { createJobActivities } from './jobActivities';
+import { createLbActivities } from './lbActivities';
 
 export type { ActivityDeps } from './dockerActivities';
 
 export function createActivities(deps: ActivityDeps) {
-  return { ...createDockerActivities(deps) };
+  return { ...createDockerActivities(deps), ...createJobActivities(deps), ...createLbActivities() };
 }
 
 export type Activities = ReturnType<typeof createActivities>;

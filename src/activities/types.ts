@@ -1,5 +1,5 @@
 // Inputs and results of activities. Workflows import these with `import type` only.
-import type { DockerHostSpec, HealthCheckSpec, InstanceSpec, ServiceSpec } from '../record/schema';
+import type { DockerHostSpec, HealthCheckSpec, InstanceSpec, JobSpec, ServiceSpec } from '../record/schema';
 
 /** One instance of one service of one cloud, on the host that runs it. */
 export interface InstanceRef {
@@ -98,4 +98,37 @@ export interface GateFailureDetails {
   instance: string;
   check: string;
   lastResponse: string;
+}
+
+/** The Runtime API of the HAProxy that fronts an instance, and the server that stands for it. */
+export interface LbTarget {
+  runtimeApi: string;
+  backend: string;
+  server: string;
+  drainTimeoutMs: number;
+}
+
+export interface LbDrainResult {
+  waitedMs: number;
+  /** Sessions still open when the drain timeout ran out (0 when it drained cleanly). */
+  sessionsCut: number;
+}
+
+export interface JobInput {
+  cloud: string;
+  service: string;
+  revision: number;
+  phase: 'before' | 'after';
+  job: JobSpec;
+  /** The image to run when the job names none: the service's target image. */
+  image: string;
+  host: DockerHostSpec;
+  volumes: ServiceSpec['volumes'];
+}
+
+export interface JobResult {
+  job: string;
+  phase: 'before' | 'after';
+  exitCode: number;
+  durationMs: number;
 }

@@ -9,6 +9,8 @@ export const LABEL = {
   version: 'io.patchbay.version',
   revision: 'io.patchbay.revision',
   specHash: 'io.patchbay.spec-hash',
+  /** On one-off job containers (db_sync…), which are not instances. */
+  job: 'io.patchbay.job',
   /** Set by tests so a crashed run's leftovers can be found and removed. */
   test: 'io.patchbay.test',
 } as const;

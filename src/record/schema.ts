@@ -72,7 +72,9 @@ export const LoadBalancer = z
     haproxy: z
       .object({
         /** unix:///path/to/admin.sock or tcp://127.0.0.1:9999 */
-        runtimeApi: z.string().regex(/^(unix:\/\/\/.+|tcp:\/\/[^/]+:\d+)$/, 'must be unix:///path or tcp://host:port'),
+        runtimeApi: z
+          .string()
+          .regex(/^(unix:\/\/\/.+|tcp:\/\/[^/]+:\d+)$/, 'must be unix:///path or tcp://host:port'),
         /** How long a drained server may take to reach zero current sessions. */
         drainTimeout: Duration.default(30_000),
       })
@@ -94,7 +96,14 @@ export const Job = z
     /** Defaults to the host of the service's first instance. */
     host: dnsLabel.optional(),
     env: z.record(z.string(), z.string()).default({}),
-    secretEnv: z.record(z.string(), z.string().regex(/^(env:[A-Za-z_][A-Za-z0-9_]*|file:\/.+)$/, 'must be "env:NAME" or "file:/absolute/path"')).default({}),
+    secretEnv: z
+      .record(
+        z.string(),
+        z
+          .string()
+          .regex(/^(env:[A-Za-z_][A-Za-z0-9_]*|file:\/.+)$/, 'must be "env:NAME" or "file:/absolute/path"'),
+      )
+      .default({}),
     timeout: Duration.default(300_000),
     /** Which changes of the service run it: by default a new service, a new image or new settings. */
     on: z.array(z.enum(['create', 'patch', 'update'])).default(['create', 'patch', 'update']),

@@ -27,19 +27,22 @@ export async function listCloudContainers(
   const label = [`${LABEL.cloud}=${cloud}`];
   if (service) label.push(`${LABEL.service}=${service}`);
   const found = await docker.listContainers({ all: true, filters: { label } });
-  return found.map((c) => ({
-    id: c.Id,
-    name: (c.Names[0] ?? '').replace(/^\//, ''),
-    image: c.Image,
-    cloud: c.Labels[LABEL.cloud] ?? '',
-    service: c.Labels[LABEL.service] ?? '',
-    instance: c.Labels[LABEL.instance] ?? '',
-    version: c.Labels[LABEL.version] ?? '',
-    revision: Number(c.Labels[LABEL.revision] ?? 0),
-    specHash: c.Labels[LABEL.specHash] ?? '',
-    running: c.State === 'running',
-    state: c.State,
-    status: c.Status,
-    created: c.Created,
-  }));
+  // Job containers (db_sync…) are not instances of the service.
+  return found
+    .filter((c) => !c.Labels[LABEL.job])
+    .map((c) => ({
+      id: c.Id,
+      name: (c.Names[0] ?? '').replace(/^\//, ''),
+      image: c.Image,
+      cloud: c.Labels[LABEL.cloud] ?? '',
+      service: c.Labels[LABEL.service] ?? '',
+      instance: c.Labels[LABEL.instance] ?? '',
+      version: c.Labels[LABEL.version] ?? '',
+      revision: Number(c.Labels[LABEL.revision] ?? 0),
+      specHash: c.Labels[LABEL.specHash] ?? '',
+      running: c.State === 'running',
+      state: c.State,
+      status: c.Status,
+      created: c.Created,
+    }));
 }

@@ -1,7 +1,7 @@
 // Activity stubs with timeouts matched to what each one does. Short Docker calls retry a few times
 // (an engine hiccup); health gates and bakes heartbeat so a dead worker is noticed within seconds.
 import { proxyActivities, type RetryPolicy } from '@temporalio/workflow';
-import type { DockerActivities } from '../activities/dockerActivities';
+import type { Activities } from '../activities';
 
 const retry: RetryPolicy = {
   initialInterval: '1s',
@@ -10,14 +10,14 @@ const retry: RetryPolicy = {
   maximumAttempts: 5,
 };
 
-export const quick = proxyActivities<DockerActivities>({
+export const quick = proxyActivities<Activities>({
   startToCloseTimeout: '20s',
   retry,
 });
 
 /** Stopping waits for the service's grace period. */
 export function stopping(stopGracePeriodMs: number) {
-  return proxyActivities<DockerActivities>({
+  return proxyActivities<Activities>({
     startToCloseTimeout: stopGracePeriodMs + 30_000,
     retry,
   });
@@ -25,7 +25,7 @@ export function stopping(stopGracePeriodMs: number) {
 
 /** Health gates and bakes: long, heartbeating, resumable from their heartbeat details. */
 export function watching(durationMs: number) {
-  return proxyActivities<DockerActivities>({
+  return proxyActivities<Activities>({
     startToCloseTimeout: durationMs + 60_000,
     heartbeatTimeout: '5s',
     retry,

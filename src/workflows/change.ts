@@ -4,6 +4,7 @@
 // previous revision as a whole.
 import { executeChild, setHandler } from '@temporalio/workflow';
 import { dependencyLevels } from '../record/validate';
+import { canonicalJson } from '../record/identity';
 import type { DockerHostSpec, ServiceSpec } from '../record/schema';
 import { serviceRevertWorkflow } from './serviceRevert';
 import { serviceRolloutWorkflow } from './serviceRollout';
@@ -29,6 +30,13 @@ export async function changeWorkflow(input: ChangeInput): Promise<ChangeResult> 
   const toNames = new Set(toServices.map((s) => s.name));
   const removed = fromServices.filter((s) => !toNames.has(s.name));
   const hosts = mergeHosts(input.to.spec.runtime.docker.hosts, input.from?.spec.runtime.docker.hosts ?? []);
+  // A removed service may be fronted by a balancer the new record no longer names: keep both views.
+  const loadBalancers = [
+    ...input.to.spec.loadBalancers,
+    ...(input.from?.spec.loadBalancers ?? []).filter(
+      (lb) => !input.to.spec.loadBalancers.some((t) => t.name === lb.name),
+    ),
+  ];
   const levels = dependencyLevels(toServices);
   // Removed services go last, dependents before what they depend on.
   const removalLevels = dependencyLevels(removed).reverse();
@@ -64,6 +72,7 @@ export async function changeWorkflow(input: ChangeInput): Promise<ChangeResult> 
             target,
             previous,
             hosts,
+            loadBalancers,
           },
         ],
       });
@@ -84,11 +93,32 @@ export async function changeWorkflow(input: ChangeInput): Promise<ChangeResult> 
     }
   };
 
-  // Preflight every service of the revision before any is touched: a missing image or a dead host
-  // must refuse the whole revision, not half of it.
-  const preflight = await Promise.allSettled(
-    toServices.map((service) => quick.preflightService({ cloud, service, hosts })),
-  );
+  // Servers that will be drained: instances of changed services that existed before, behind a balancer.
+  const lbTargets = toServices
+    .filter((service) => {
+      const before = fromServices.find((f) => f.name === service.name);
+      return before && canonicalJson(before) !== canonicalJson(service);
+    })
+    .flatMap((service) => service.instances)
+    .flatMap((instance) => {
+      const balancer = loadBalancers.find((lb) => lb.name === instance.lb?.balancer);
+      return instance.lb && balancer
+        ? [
+            {
+              runtimeApi: balancer.haproxy.runtimeApi,
+              backend: instance.lb.backend,
+              server: instance.lb.server,
+              drainTimeoutMs: balancer.haproxy.drainTimeout,
+            },
+          ]
+        : [];
+    });
+  // Preflight every service of the revision before any is touched: a missing image, a dead host or
+  // an unknown load-balancer server must refuse the whole revision, not half of it.
+  const preflight = await Promise.allSettled([
+    ...toServices.map((service) => quick.preflightService({ cloud, service, hosts })),
+    ...(lbTargets.length > 0 ? [quick.lbCheck(lbTargets)] : []),
+  ]);
   const problems = preflight.flatMap((p) => (p.status === 'rejected' ? [failureMessage(p.reason)] : []));
   if (problems.length > 0) {
     progress.phase = 'done';

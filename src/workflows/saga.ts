@@ -33,6 +33,10 @@ export async function unwind(
         if (restored.outcome !== 'removed' && step.previous) {
           const health = step.previous.service.health;
           await watching(health.timeout).waitHealthy({ ref: step.ref, port: step.port, health });
+          if (step.lb) {
+            report(instance, 'enabling', `${step.lb.backend}/${step.lb.server}`);
+            await watching(health.timeout).lbEnable({ ...step.lb, upTimeoutMs: health.timeout });
+          }
         }
         report(instance, 'rolled-back', restored.outcome);
         break;

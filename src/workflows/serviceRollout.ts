@@ -1,9 +1,9 @@
 // One service's part of a revision: replace every instance whose container does not match the
 // record, maxUnavailable at a time, each health-gated and baked; on failure, compensate.
 import { setHandler } from '@temporalio/workflow';
-import type { InstanceRef, ServiceObservation } from '../activities/types';
+import type { InstanceRef, JobResult, LbTarget, ServiceObservation } from '../activities/types';
 import { imageVersion, instanceId, retiredContainerName } from '../record/identity';
-import type { DockerHostSpec, InstanceSpec, ServiceSpec } from '../record/schema';
+import type { DockerHostSpec, InstanceSpec, JobSpec, ServiceSpec } from '../record/schema';
 import { quick, stopping, watching } from './activityProxies';
 import { failureMessage } from './failures';
 import { serviceProgressQuery } from './messages';
@@ -39,6 +39,24 @@ export async function serviceRolloutWorkflow(input: ServiceRolloutInput): Promis
     } else progress.instances.push({ instance, phase, detail });
   };
   const hostByName = new Map(input.hosts.map((h) => [h.name, h]));
+  const balancers = new Map(input.loadBalancers.map((lb) => [lb.name, lb]));
+  /** The HAProxy server that fronts an instance, if the record says one does. */
+  const lbOf = (instance: InstanceSpec | undefined): LbTarget | null => {
+    const balancer = instance?.lb ? balancers.get(instance.lb.balancer) : undefined;
+    if (!instance?.lb || !balancer) return null;
+    return {
+      runtimeApi: balancer.haproxy.runtimeApi,
+      backend: instance.lb.backend,
+      server: instance.lb.server,
+      drainTimeoutMs: balancer.haproxy.drainTimeout,
+    };
+  };
+  const drain = async (lb: LbTarget | null, id: string): Promise<void> => {
+    if (!lb) return;
+    report(id, 'draining', `${lb.backend}/${lb.server}`);
+    await watching(lb.drainTimeoutMs).lbDrain(lb);
+  };
+  const jobs: JobResult[] = [];
   const refOf = (instance: InstanceSpec): InstanceRef => ({
     cloud,
     service,
@@ -68,8 +86,40 @@ export async function serviceRolloutWorkflow(input: ServiceRolloutInput): Promis
     instances: progress.instances.map((i) => ({ ...i })),
     reason,
     steps,
+    jobs,
   });
   if (action === 'unchanged') return result('unchanged', []);
+
+  /** Runs the service's before/after jobs that apply to this kind of change, one at a time. */
+  const runJobs = async (phase: 'before' | 'after', spec: ServiceSpec): Promise<void> => {
+    const due = spec.jobs[phase].filter((j: JobSpec) => (j.on as string[]).includes(action));
+    for (const job of due) {
+      const label = `job ${job.name}`;
+      report(label, 'starting', phase);
+      const host = hostByName.get(job.host ?? (spec.instances[0] as InstanceSpec).host) as DockerHostSpec;
+      jobs.push(
+        await watching(job.timeout).runJob({
+          cloud,
+          service,
+          revision,
+          phase,
+          job,
+          image: spec.image,
+          host,
+          volumes: spec.volumes,
+        }),
+      );
+      report(label, 'done', `${phase}, exit 0`);
+    }
+  };
+  if (target) {
+    try {
+      await runJobs('before', target);
+    } catch (error) {
+      // Nothing has been touched yet: the change stops here.
+      return result('failed', [], `${failureMessage(error)} (before any instance was touched)`);
+    }
+  }
 
   for (const instance of replacements) report(instanceId(instance), 'pending');
   for (const gone of obsolete) report(gone.instance, 'pending', 'not in the record any more');
@@ -87,13 +137,17 @@ export async function serviceRolloutWorkflow(input: ServiceRolloutInput): Promis
   const replaceOne = async (instance: InstanceSpec, spec: ServiceSpec): Promise<void> => {
     const ref = refOf(instance);
     const active = observed.active[ref.instance];
+    // Only a serving instance is drained and re-enabled; a new one comes up as HAProxy's config says.
+    const lb = active ? lbOf(instance) : null;
     // Recorded before acting, so a failure halfway through retiring is compensated too.
     steps.push({
       ref,
       port: instance.port,
       retiredName: active ? retiredContainerName(cloud, service, ref.instance, revision) : null,
       previous: previousOf(ref.instance),
+      lb,
     });
+    await drain(lb, ref.instance);
     if (active) {
       report(ref.instance, 'retiring');
       await stopping(previous?.stopGracePeriod ?? spec.stopGracePeriod).retireInstance({
@@ -110,6 +164,10 @@ export async function serviceRolloutWorkflow(input: ServiceRolloutInput): Promis
       port: instance.port,
       health: spec.health,
     });
+    if (lb) {
+      report(ref.instance, 'enabling', `${lb.backend}/${lb.server}`);
+      await watching(spec.health.timeout).lbEnable({ ...lb, upTimeoutMs: spec.health.timeout });
+    }
     if (spec.upgrade.bake > 0) {
       report(ref.instance, 'baking', `healthy after ${gated.elapsedMs} ms`);
       await watching(spec.upgrade.bake).bakeInstance({
@@ -145,13 +203,16 @@ export async function serviceRolloutWorkflow(input: ServiceRolloutInput): Promis
     const host = before ? hostByName.get(before.host) : undefined;
     if (!before || !host) continue;
     const ref: InstanceRef = { cloud, service, instance: gone.instance, host };
+    const lb = lbOf(before);
     steps.push({
       ref,
       port: before.port,
       retiredName: retiredContainerName(cloud, service, gone.instance, revision),
       previous: previousOf(gone.instance),
+      lb,
     });
     try {
+      await drain(lb, gone.instance);
       report(gone.instance, 'removing');
       await stopping(previous?.stopGracePeriod ?? 10_000).retireInstance({
         ref,
@@ -162,6 +223,13 @@ export async function serviceRolloutWorkflow(input: ServiceRolloutInput): Promis
     } catch (error) {
       failure = failureMessage(error);
       report(gone.instance, 'failed', failure);
+    }
+  }
+  if (!failure && target) {
+    try {
+      await runJobs('after', target);
+    } catch (error) {
+      failure = failureMessage(error);
     }
   }
   if (!failure) return result('succeeded', steps);

@@ -1,6 +1,12 @@
 // State and results of the workflows; shared with clients (they read them from queries and results).
-import type { DockerHostSpec, CloudRecord, InstanceSpec, ServiceSpec } from '../record/schema';
-import type { InstanceRef } from '../activities/types';
+import type {
+  DockerHostSpec,
+  CloudRecord,
+  InstanceSpec,
+  LoadBalancerSpec,
+  ServiceSpec,
+} from '../record/schema';
+import type { InstanceRef, JobResult, LbTarget } from '../activities/types';
 
 export type RevisionOutcome = 'in-progress' | 'applied' | 'rolled-back' | 'failed';
 
@@ -43,6 +49,8 @@ export interface CompensationStep {
   port: number;
   retiredName: string | null;
   previous: { service: ServiceSpec; instance: InstanceSpec; revision: number } | null;
+  /** The load-balancer server drained for this instance: put back once the instance is restored. */
+  lb?: LbTarget | null;
 }
 
 export type InstancePhase =
@@ -56,7 +64,9 @@ export type InstancePhase =
   | 'rolling-back'
   | 'rolled-back'
   | 'removing'
-  | 'removed';
+  | 'removed'
+  | 'draining'
+  | 'enabling';
 
 export interface InstanceProgress {
   instance: string;
@@ -78,6 +88,8 @@ export interface ServiceResult {
   reason?: string;
   /** Compensation data of a successful rollout: used to commit it, or to revert it if a later service fails. */
   steps: CompensationStep[];
+  /** The one-off jobs that ran (db_sync…): they are not compensated, so the revision says which ran. */
+  jobs?: JobResult[];
 }
 
 export interface ServiceRolloutInput {
@@ -88,6 +100,7 @@ export interface ServiceRolloutInput {
   target: ServiceSpec | null;
   previous: ServiceSpec | null;
   hosts: DockerHostSpec[];
+  loadBalancers: LoadBalancerSpec[];
 }
 
 export interface ServiceRevertInput {

@@ -1,0 +1,123 @@
+// One-off job containers (db_sync and friends). Idempotent: the container is named after the cloud,
+// service, job and revision, so a retry after a worker crash waits for the run already under way
+// (or reads its exit code) instead of starting a second one.
+import { Context } from '@temporalio/activity';
+import { ApplicationFailure } from '@temporalio/common';
+import type Docker from 'dockerode';
+import { LABEL } from '../record/identity';
+import type { DockerHostSpec } from '../record/schema';
+import { PatchbayError } from '../lib/errors';
+import { dockerStatus } from '../runtime/dockerClient';
+import { resolveSecretEnv } from '../runtime/secrets';
+import type { JobInput, JobResult } from './types';
+
+export function jobContainerName(cloud: string, service: string, job: string, revision: number): string {
+  return `pb-${cloud}-${service}-job-${job}-r${revision}`;
+}
+
+async function inspectOrNull(docker: Docker, name: string): Promise<Docker.ContainerInspectInfo | null> {
+  try {
+    return await docker.getContainer(name).inspect();
+  } catch (error) {
+    if (dockerStatus(error) === 404) return null;
+    throw error;
+  }
+}
+
+async function logTail(docker: Docker, id: string, lines = 15): Promise<string> {
+  const buffer = (await docker
+    .getContainer(id)
+    .logs({ stdout: true, stderr: true, tail: lines })) as unknown as Buffer;
+  return buffer.toString('utf8').trim();
+}
+
+export function createJobActivities(deps: {
+  docker: (host: DockerHostSpec) => Docker;
+  extraLabels?: Record<string, string>;
+}) {
+  return {
+    async runJob(input: JobInput): Promise<JobResult> {
+      const ctx = Context.current();
+      const docker = deps.docker(input.host);
+      const name = jobContainerName(input.cloud, input.service, input.job.name, input.revision);
+      const image = input.job.image ?? input.image;
+      let info = await inspectOrNull(docker, name);
+      if (!info) {
+        let secrets: Record<string, string>;
+        try {
+          secrets = resolveSecretEnv(input.job.secretEnv);
+        } catch (error) {
+          throw ApplicationFailure.nonRetryable((error as PatchbayError).message, 'PREFLIGHT_FAILED');
+        }
+        try {
+          await docker.createContainer({
+            name,
+            Image: image,
+            Cmd: input.job.command,
+            Env: [...Object.entries(input.job.env), ...Object.entries(secrets)].map(([k, v]) => `${k}=${v}`),
+            Tty: true, // plain log text, no stream multiplexing
+            Labels: {
+              ...deps.extraLabels,
+              [LABEL.managed]: 'true',
+              [LABEL.cloud]: input.cloud,
+              [LABEL.service]: input.service,
+              [LABEL.revision]: String(input.revision),
+              [LABEL.job]: input.job.name,
+            },
+            HostConfig: {
+              NetworkMode: 'host',
+              Init: true,
+              Binds: input.volumes.map((v) => `${v.source}:${v.target}${v.readOnly ? ':ro' : ''}`),
+            },
+          });
+        } catch (error) {
+          if (dockerStatus(error) === 404) {
+            throw ApplicationFailure.nonRetryable(
+              `job ${input.job.name}: image ${image} is not present on host ${input.host.name}`,
+              'PREFLIGHT_FAILED',
+            );
+          }
+          if (dockerStatus(error) !== 409) throw error; // 409: a previous attempt created it
+        }
+        info = await docker.getContainer(name).inspect();
+      }
+      if (!info.State.Running && !info.State.FinishedAt.startsWith('0001')) {
+        // Already ran (a retry after the worker died while waiting): read the outcome.
+      } else if (!info.State.Running) {
+        await docker.getContainer(info.Id).start();
+      }
+      const started = Date.parse(info.Created);
+      for (;;) {
+        info = await docker.getContainer(name).inspect();
+        if (!info.State.Running) break;
+        if (Date.now() - started > input.job.timeout) {
+          await docker
+            .getContainer(info.Id)
+            .kill()
+            .catch(() => undefined);
+          const tail = await logTail(docker, info.Id);
+          await docker.getContainer(info.Id).remove({ force: true });
+          throw ApplicationFailure.nonRetryable(
+            `job ${input.job.name} of ${input.service} did not finish within ${input.job.timeout} ms; last output:\n${tail}`,
+            'JobFailed',
+          );
+        }
+        ctx.heartbeat({ running: true });
+        await ctx.sleep(250);
+      }
+      const exitCode = info.State.ExitCode;
+      const durationMs = Date.parse(info.State.FinishedAt) - Date.parse(info.State.StartedAt);
+      // The log tail goes into the failure (and so the revision's reason); the container itself goes.
+      const tail = exitCode === 0 ? '' : await logTail(docker, info.Id);
+      await docker.getContainer(info.Id).remove({ force: true });
+      if (exitCode !== 0) {
+        throw ApplicationFailure.nonRetryable(
+          `job ${input.job.name} of ${input.service} failed with exit code ${exitCode}; last output:\n${tail}`,
+          'JobFailed',
+          { job: input.job.name, exitCode },
+        );
+      }
+      return { job: input.job.name, phase: input.phase, exitCode, durationMs };
+    },
+  };
+}
