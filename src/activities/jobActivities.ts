@@ -6,7 +6,7 @@ import { ApplicationFailure } from '@temporalio/common';
 import type Docker from 'dockerode';
 import { LABEL } from '../record/identity';
 import type { DockerHostSpec } from '../record/schema';
-import { PatchbayError } from '../lib/errors';
+import type { PatchbayError } from '../lib/errors';
 import { dockerStatus } from '../runtime/dockerClient';
 import { resolveSecretEnv } from '../runtime/secrets';
 import type { JobInput, JobResult } from './types';

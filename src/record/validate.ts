@@ -217,7 +217,7 @@ function loadBalancerAndJobIssues(record: CloudRecord, hostIndex: Map<string, nu
             ),
           );
         }
-        for (const [name, value] of Object.entries(job.env)) {
+        for (const name of Object.keys(job.env)) {
           if (SECRET_NAME.test(name)) {
             issues.push(
               issue(

@@ -5,7 +5,7 @@
 import { executeChild, setHandler } from '@temporalio/workflow';
 import { dependencyLevels } from '../record/validate';
 import { canonicalJson } from '../record/identity';
-import type { DockerHostSpec, ServiceSpec } from '../record/schema';
+import { CloudRecordSchema, type DockerHostSpec, type ServiceSpec } from '../record/schema';
 import { serviceRevertWorkflow } from './serviceRevert';
 import { serviceRolloutWorkflow } from './serviceRollout';
 import { commit } from './saga';
@@ -23,7 +23,13 @@ function mergeHosts(a: DockerHostSpec[], b: DockerHostSpec[]): DockerHostSpec[] 
   return [...byName.values()];
 }
 
-export async function changeWorkflow(input: ChangeInput): Promise<ChangeResult> {
+export async function changeWorkflow(raw: ChangeInput): Promise<ChangeResult> {
+  // Records stored by older versions lack newer fields: the schema fills their defaults.
+  const input: ChangeInput = {
+    ...raw,
+    from: raw.from && CloudRecordSchema.parse(raw.from),
+    to: CloudRecordSchema.parse(raw.to),
+  };
   const { cloud, revision } = input;
   const toServices = input.to.spec.services;
   const fromServices = input.from?.spec.services ?? [];

@@ -3,7 +3,13 @@
 import { setHandler } from '@temporalio/workflow';
 import type { InstanceRef, JobResult, LbTarget, ServiceObservation } from '../activities/types';
 import { imageVersion, instanceId, retiredContainerName } from '../record/identity';
-import type { DockerHostSpec, InstanceSpec, JobSpec, ServiceSpec } from '../record/schema';
+import {
+  Service,
+  type DockerHostSpec,
+  type InstanceSpec,
+  type JobSpec,
+  type ServiceSpec,
+} from '../record/schema';
 import { quick, stopping, watching } from './activityProxies';
 import { failureMessage } from './failures';
 import { serviceProgressQuery } from './messages';
@@ -25,7 +31,14 @@ function hostsOf(specs: Array<ServiceSpec | null>, hosts: DockerHostSpec[]): Doc
   return hosts.filter((h) => names.has(h.name));
 }
 
-export async function serviceRolloutWorkflow(input: ServiceRolloutInput): Promise<ServiceResult> {
+export async function serviceRolloutWorkflow(raw: ServiceRolloutInput): Promise<ServiceResult> {
+  // Inputs recorded by older versions lack newer fields: the schema fills their defaults.
+  const input: ServiceRolloutInput = {
+    ...raw,
+    target: raw.target && Service.parse(raw.target),
+    previous: raw.previous && Service.parse(raw.previous),
+    loadBalancers: raw.loadBalancers ?? [],
+  };
   const { cloud, revision, service, target, previous } = input;
   const gate = installOperatorGate(nowIso);
   const progress: ServiceProgress = { service, action: 'planning', instances: [], blocked: null };

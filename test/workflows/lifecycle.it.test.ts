@@ -1,5 +1,7 @@
 // Longer-lived behaviour of a cloud: continue-as-new keeps the revisions, `onFailure: pause` waits
 // for an operator, and removing a service or an instance touches only what was removed.
+import { readFileSync, rmSync } from 'node:fs';
+import path from 'node:path';
 import { PatchbayClient } from '../../src/client/patchbayClient';
 import { temporalConfig } from '../../src/lib/config';
 import { CloudRecordSchema } from '../../src/record/schema';
@@ -28,7 +30,7 @@ let client: PatchbayClient;
 const clouds: string[] = [];
 
 beforeAll(async () => {
-  worker = await startWorker(QUEUE);
+  worker = await startWorker(QUEUE, { PATCHBAY_TEST_JOB_SECRET: 'job-secret' });
   client = await PatchbayClient.connect(temporalConfig(baseEnv(QUEUE)));
 });
 afterAll(async () => {
@@ -123,4 +125,65 @@ test('removing a service and an instance removes only those containers', async (
   const after = await snapshot(cloud);
   expect([...after.keys()]).toEqual([`pb-${cloud}-api-local-18831`]);
   expect(after.get(`pb-${cloud}-api-local-18831`)).toEqual(before.get(`pb-${cloud}-api-local-18831`));
+});
+
+test('before/after jobs run once per change that needs them; a failing one stops the change untouched', async () => {
+  const cloud = cloudName('jobs');
+  clouds.push(cloud);
+  const marker = `/tmp/patchbay-${cloud}-jobs`;
+  const record = (image: string, beforeScript: string) => {
+    const r = fixtureRecord(cloud, { api: { image, ports: [18841, 18842] } });
+    (r.spec.services[0] as Record<string, unknown>).volumes = [{ source: '/tmp', target: '/host-tmp' }];
+    (r.spec.services[0] as Record<string, unknown>).jobs = {
+      before: [
+        {
+          name: 'db-sync',
+          command: ['job', beforeScript],
+          secretEnv: { DB_PASSWORD: 'env:PATCHBAY_TEST_JOB_SECRET' },
+        },
+      ],
+      after: [
+        { name: 'contract', command: ['job', `echo after-$VERSION >> /host-tmp/${path.basename(marker)}`] },
+      ],
+    };
+    return r;
+  };
+  const sync = (tag: string) =>
+    `test -n "$DB_PASSWORD" && echo before-${tag} >> /host-tmp/${path.basename(marker)}`;
+  expect((await runCli(['apply', writeRecord(record(FIXTURE.v1, sync('v1'))), '--json'], QUEUE)).code).toBe(
+    0,
+  );
+  const patched = await runCli(['apply', writeRecord(record(FIXTURE.v2, sync('v2'))), '--json'], QUEUE);
+  expect(patched.code).toBe(0);
+  // Jobs ran in order around the instances, with the secret resolved; the revision says which ran.
+  expect(readFileSync(marker, 'utf8').trim().split('\n')).toEqual([
+    'before-v1',
+    'after-v1',
+    'before-v2',
+    'after-v2',
+  ]);
+  const service = JSON.parse(patched.stdout).services[0];
+  expect(
+    service.jobs.map(
+      (j: { job: string; phase: string; exitCode: number }) => `${j.phase}:${j.job}:${j.exitCode}`,
+    ),
+  ).toEqual(['before:db-sync:0', 'after:contract:0']);
+  // No job container is left behind.
+  expect([...(await snapshot(cloud)).keys()].filter((n) => n.includes('-job-'))).toEqual([]);
+
+  // A failing before job: the change stops before any instance is touched, and says why.
+  const before = await snapshot(cloud);
+  const failed = await runCli(
+    ['apply', writeRecord(record(FIXTURE.v3, 'echo "schema is locked" >&2; exit 3')), '--json'],
+    QUEUE,
+  );
+  expect(failed.code).toBe(1);
+  const result = JSON.parse(failed.stdout);
+  expect(result.outcome).toBe('failed');
+  expect(result.reason).toContain('job db-sync of api failed with exit code 3');
+  expect(result.reason).toContain('schema is locked');
+  expect(result.reason).toContain('before any instance was touched');
+  expect(await snapshot(cloud)).toEqual(before);
+  expect(await servedVersions([18841, 18842])).toEqual(['v2', 'v2']);
+  rmSync(marker, { force: true });
 });
