@@ -1,0 +1,59 @@
+# shellcheck shell=bash
+# Sourced by every image's entrypoint (/usr/local/lib/patchbay/entrypoint-lib.sh in the image).
+# The containers run with host networking, several instances of one image on one host, so every
+# setting comes from the environment and each entrypoint writes its configuration at start.
+# Logs go to stderr, where `docker logs` finds them.
+
+log() { printf '%s %s: %s\n' "$(date -u +%FT%TZ)" "${PATCHBAY_IMAGE:-patchbay}" "$*" >&2; }
+die() { log "ERROR: $*"; exit 1; }
+
+require_env() {
+  local v
+  for v in "$@"; do [ -n "${!v:-}" ] || die "environment variable $v must be set"; done
+}
+require_port() {
+  local v="$1"
+  if ! [[ "${!v:-}" =~ ^[0-9]+$ ]] || [ "${!v}" -lt 1 ] || [ "${!v}" -gt 65535 ]; then
+    die "environment variable $v must be a TCP port (got '${!v:-}')"
+  fi
+}
+
+# Waits until something accepts TCP connections on HOST:PORT, at most SECONDS. Job containers use it
+# so that a db-sync started right after MariaDB does not fail on a database still initialising.
+wait_for_tcp() {
+  local host="$1" port="$2" seconds="$3" deadline=$((SECONDS + $3))
+  until (exec 3<>"/dev/tcp/$host/$port") 2>/dev/null; do
+    [ "$SECONDS" -lt "$deadline" ] || die "nothing answers on $host:$port after ${seconds} s"
+    sleep 1
+  done
+}
+# Same, for an SQLAlchemy URL such as mysql+pymysql://user:password@127.0.0.1:3306/keystone.
+wait_for_db() {
+  local url="$1" seconds="${2:-60}" rest host port
+  rest="${url#*://}"
+  rest="${rest##*@}"
+  rest="${rest%%/*}"
+  rest="${rest%%\?*}"
+  host="${rest%:*}"
+  port=3306
+  [ "$host" = "$rest" ] || port="${rest##*:}"
+  [ -n "$host" ] || return 0 # a unix socket URL: nothing to wait for over TCP
+  log "waiting (at most ${seconds} s) for the database at $host:$port"
+  wait_for_tcp "$host" "$port" "$seconds"
+}
+
+# oslo.config expands $name in values; a literal $ (in a password) must be written $$.
+oslo_value() { printf '%s' "${1//\$/\$\$}"; }
+
+# Owner and mode of a directory shared between instances (a volume): the image's service user owns
+# it whatever the host path was created as, and nobody else reads it (Fernet keys are secrets).
+own_dir() { # DIR USER MODE
+  mkdir -p "$1"
+  chown "$2:$2" "$1"
+  chmod "$3" "$1"
+}
+
+# Runs a command as the service user. setpriv execs (runuser would stay as a parent process between
+# the init and the server, in the way of signals).
+as_user() { local u="$1"; shift; HOME="/var/lib/$u" setpriv --reuid "$u" --regid "$u" --init-groups -- "$@"; }
+exec_as_user() { local u="$1"; shift; HOME="/var/lib/$u" exec setpriv --reuid "$u" --regid "$u" --init-groups -- "$@"; }
