@@ -1,18 +1,12 @@
 // npm run bench:patch — rolling patch of a 3-instance fixture service by Patchbay (Temporal workflows,
 // activities, worker) beside a plain script doing the same Docker steps directly, in the same run,
 // alternating, on the same engine. Prints both, and the ratio (orchestration overhead).
-import { mkdtempSync } from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
-import { DefaultLogger, Runtime } from '@temporalio/worker';
 import type Docker from 'dockerode';
-import { PatchbayClient } from '../src/client/patchbayClient';
-import { temporalConfig, TEMPORAL_BIN } from '../src/lib/config';
-import { startDevServer } from '../src/lib/devServer';
+import type { PatchbayClient } from '../src/client/patchbayClient';
 import { CloudRecordSchema, type CloudRecord } from '../src/record/schema';
 import { dockerClient } from '../src/runtime/dockerClient';
 import { probeHttp } from '../src/runtime/httpProbe';
-import { createWorker } from '../src/worker/worker';
+import { startBenchStack } from './stack';
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
 const PATCHBAY_PORTS = [18901, 18902, 18903];
@@ -137,20 +131,9 @@ async function runScenario(
 }
 
 async function main(): Promise<void> {
-  Runtime.install({ logger: new DefaultLogger('WARN') });
   await cleanup();
-  const server = await startDevServer({
-    binary: TEMPORAL_BIN,
-    stateDir: mkdtempSync(path.join(os.tmpdir(), 'patchbay-bench-')),
-    port: 17933,
-    uiPort: 18933,
-    ephemeral: true,
-    headless: true,
-  });
-  const config = temporalConfig({ TEMPORAL_ADDRESS: server.address, PATCHBAY_TASK_QUEUE: 'bench' });
-  const { worker, connection } = await createWorker({ config });
-  const running = worker.run();
-  const client = await PatchbayClient.connect(config);
+  const stack = await startBenchStack(17933, 'bench');
+  const client = stack.client;
   const results: Array<{ scenario: Scenario; script: number[]; patchbay: number[] }> = [];
   try {
     for (const scenario of SCENARIOS) {
@@ -158,11 +141,7 @@ async function main(): Promise<void> {
       await cleanup(); // each scenario starts from nothing (the Temporal history of "bench" goes on)
     }
   } finally {
-    await client.close();
-    worker.shutdown();
-    await running;
-    await connection.close();
-    await server.stop();
+    await stack.stop();
     await cleanup();
   }
   console.log(

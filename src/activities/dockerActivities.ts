@@ -13,8 +13,8 @@ import {
 } from '../record/identity';
 import type { DockerHostSpec, InstanceSpec, ServiceSpec } from '../record/schema';
 import { PatchbayError } from '../lib/errors';
-import { dockerStatus, unreachableReason } from '../runtime/dockerClient';
-import { listCloudContainers } from '../runtime/observe';
+import { dockerStatus, inspectOrNull, unreachableReason } from '../runtime/dockerClient';
+import { groupByService, listCloudContainers } from '../runtime/observe';
 import { probeHttp } from '../runtime/httpProbe';
 import { resolveSecretEnv } from '../runtime/secrets';
 import type {
@@ -24,7 +24,6 @@ import type {
   HealthGateInput,
   HealthGateResult,
   InstanceRef,
-  ObservedInstance,
   PreflightInput,
   RestoreInput,
   RestoreResult,
@@ -49,15 +48,6 @@ function nonRetryable(type: string, message: string, details?: unknown): Applica
 /** PatchbayErrors from helpers become non-retryable failures: retrying a bad input changes nothing. */
 function asFailure(error: unknown): unknown {
   return error instanceof PatchbayError ? nonRetryable(error.code, error.message) : error;
-}
-
-async function inspectOrNull(docker: Docker, name: string): Promise<Docker.ContainerInspectInfo | null> {
-  try {
-    return await docker.getContainer(name).inspect();
-  } catch (error) {
-    if (dockerStatus(error) === 404) return null;
-    throw error;
-  }
 }
 
 async function stopQuietly(docker: Docker, id: string, timeoutMs: number): Promise<void> {
@@ -201,26 +191,11 @@ export function createDockerActivities(deps: ActivityDeps) {
       service: string;
       hosts: DockerHostSpec[];
     }): Promise<ServiceObservation> {
-      const observation: ServiceObservation = { active: {}, retired: [] };
+      const byService = new Map<string, ServiceObservation>();
       for (const host of input.hosts) {
-        for (const c of await listCloudContainers(deps.docker(host), input.cloud, input.service)) {
-          const observed: ObservedInstance = {
-            instance: c.instance,
-            containerId: c.id,
-            name: c.name,
-            running: c.running,
-            specHash: c.specHash,
-            revision: c.revision,
-            version: c.version,
-          };
-          if (c.name === activeContainerName(input.cloud, input.service, c.instance)) {
-            observation.active[c.instance] = observed;
-          } else {
-            observation.retired.push(observed);
-          }
-        }
+        groupByService(await listCloudContainers(deps.docker(host), input.cloud, input.service), byService);
       }
-      return observation;
+      return byService.get(input.service) ?? { active: {}, retired: [] };
     },
 
     /** Stops an instance's container and keeps it under another name for instant rollback. */

@@ -7,21 +7,12 @@ import type Docker from 'dockerode';
 import { LABEL } from '../record/identity';
 import type { DockerHostSpec } from '../record/schema';
 import type { PatchbayError } from '../lib/errors';
-import { dockerStatus } from '../runtime/dockerClient';
+import { dockerStatus, inspectOrNull } from '../runtime/dockerClient';
 import { resolveSecretEnv } from '../runtime/secrets';
 import type { JobInput, JobResult } from './types';
 
 export function jobContainerName(cloud: string, service: string, job: string, revision: number): string {
   return `pb-${cloud}-${service}-job-${job}-r${revision}`;
-}
-
-async function inspectOrNull(docker: Docker, name: string): Promise<Docker.ContainerInspectInfo | null> {
-  try {
-    return await docker.getContainer(name).inspect();
-  } catch (error) {
-    if (dockerStatus(error) === 404) return null;
-    throw error;
-  }
 }
 
 async function logTail(docker: Docker, id: string, lines = 15): Promise<string> {

@@ -1,10 +1,9 @@
 // Reads what runs for a cloud from its Docker hosts (read-only), grouped per service, for plan and status.
-import type { ObservedInstance, ServiceObservation } from '../activities/types';
-import { activeContainerName } from '../record/identity';
+import type { ServiceObservation } from '../activities/types';
 import type { DockerHostSpec } from '../record/schema';
 import { PatchbayError } from '../lib/errors';
 import { dockerForHost, unreachableReason } from '../runtime/dockerClient';
-import { listCloudContainers } from '../runtime/observe';
+import { groupByService, listCloudContainers } from '../runtime/observe';
 
 export type CloudObservation = Map<string, ServiceObservation>;
 
@@ -18,22 +17,7 @@ export async function observeCloud(cloud: string, hosts: DockerHostSpec[]): Prom
         `host ${host.name} (${host.endpoint}) is unreachable: ${unreachable}`,
       );
     }
-    for (const c of await listCloudContainers(dockerForHost(host), cloud)) {
-      const observation = byService.get(c.service) ?? { active: {}, retired: [] };
-      byService.set(c.service, observation);
-      const observed: ObservedInstance = {
-        instance: c.instance,
-        containerId: c.id,
-        name: c.name,
-        running: c.running,
-        specHash: c.specHash,
-        revision: c.revision,
-        version: c.version,
-      };
-      if (c.name === activeContainerName(cloud, c.service, c.instance))
-        observation.active[c.instance] = observed;
-      else observation.retired.push(observed);
-    }
+    groupByService(await listCloudContainers(dockerForHost(host), cloud), byService);
   }
   return byService;
 }

@@ -53,3 +53,16 @@ export async function unreachableReason(
     return error instanceof Error ? error.message : String(error);
   }
 }
+
+/** A container by name or id, or null when it does not exist. */
+export async function inspectOrNull(
+  docker: Docker,
+  name: string,
+): Promise<Docker.ContainerInspectInfo | null> {
+  try {
+    return await docker.getContainer(name).inspect();
+  } catch (error) {
+    if (dockerStatus(error) === 404) return null;
+    throw error;
+  }
+}

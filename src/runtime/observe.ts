@@ -1,6 +1,7 @@
 // Reads the observed state of a cloud back from the runtime, by label: the runtime is the truth.
 import type Docker from 'dockerode';
-import { LABEL } from '../record/identity';
+import type { ObservedInstance, ServiceObservation } from '../activities/types';
+import { LABEL, activeContainerName } from '../record/identity';
 
 export interface ObservedContainer {
   id: string;
@@ -45,4 +46,28 @@ export async function listCloudContainers(
       status: c.Status,
       created: c.Created,
     }));
+}
+
+/** Files observed containers into each service's serving (active) and kept (retired) instances. */
+export function groupByService(
+  containers: ObservedContainer[],
+  into: Map<string, ServiceObservation> = new Map(),
+): Map<string, ServiceObservation> {
+  for (const c of containers) {
+    const observation = into.get(c.service) ?? { active: {}, retired: [] };
+    into.set(c.service, observation);
+    const observed: ObservedInstance = {
+      instance: c.instance,
+      containerId: c.id,
+      name: c.name,
+      running: c.running,
+      specHash: c.specHash,
+      revision: c.revision,
+      version: c.version,
+    };
+    if (c.name === activeContainerName(c.cloud, c.service, c.instance))
+      observation.active[c.instance] = observed;
+    else observation.retired.push(observed);
+  }
+  return into;
 }
