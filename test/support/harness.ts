@@ -12,6 +12,7 @@ import { LABEL } from '../../src/record/identity';
 import { probeHttp } from '../../src/runtime/httpProbe';
 import type { CloudRecordInput } from '../../src/record/schema';
 import { testEnv } from './env';
+import { cloudSnapshot, type ContainerSnapshot } from '../../src/lab/containers';
 
 const BIN = path.join(PROJECT_ROOT, 'bin', 'patchbay.js');
 
@@ -140,36 +141,11 @@ export function fixtureRecord(cloud: string, services: Record<string, ServiceOpt
   };
 }
 
-export interface ContainerSnapshot {
-  name: string;
-  id: string;
-  startedAt: string;
-  running: boolean;
-  image: string;
-  service: string;
-  revision: string;
-}
+export type { ContainerSnapshot };
 
 /** Every container of a cloud, by name, with the identity facts non-destructiveness is judged on. */
-export async function snapshot(cloud: string): Promise<Map<string, ContainerSnapshot>> {
-  const out = new Map<string, ContainerSnapshot>();
-  for (const c of await docker.listContainers({
-    all: true,
-    filters: { label: [`${LABEL.cloud}=${cloud}`] },
-  })) {
-    const info = await docker.getContainer(c.Id).inspect();
-    const name = info.Name.replace(/^\//, '');
-    out.set(name, {
-      name,
-      id: info.Id,
-      startedAt: info.State.StartedAt,
-      running: info.State.Running,
-      image: info.Config.Image,
-      service: info.Config.Labels[LABEL.service] ?? '',
-      revision: info.Config.Labels[LABEL.revision] ?? '',
-    });
-  }
-  return out;
+export function snapshot(cloud: string): Promise<Map<string, ContainerSnapshot>> {
+  return cloudSnapshot(docker, cloud);
 }
 
 /** What each port serves at /version (the fixture's version), or the probe error. */

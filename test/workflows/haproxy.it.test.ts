@@ -1,10 +1,6 @@
 // Zero downtime behind a real HAProxy (Debian's 2.6, driven through its Runtime API): a bounded load
 // runs through HAProxy while a 3-instance service is patched (drain → no sessions → maint → replace →
 // health gate → ready) and while a bad patch is rolled back. Not one request may fail.
-import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import { serverStat } from '../../src/runtime/haproxy';
 import { testEnv } from '../support/env';
@@ -20,7 +16,8 @@ import {
   type WorkerProcess,
 } from '../support/harness';
 import { FIXTURE } from '../support/fixtures';
-import { startLoad } from '../support/load';
+import { startLoad, summarise } from '../../src/lab/httpLoad';
+import { startFixtureHaproxy } from '../support/haproxy';
 
 jest.setTimeout(240_000);
 
@@ -28,9 +25,8 @@ const QUEUE = 'haproxy-it';
 const FRONT = 18950;
 const PORTS = [18951, 18952, 18953];
 const cloud = cloudName('lb');
-const dir = mkdtempSync(path.join(os.tmpdir(), 'patchbay-haproxy-'));
-const socket = path.join(dir, 'admin.sock');
-let haproxy: ChildProcess;
+const haproxy = startFixtureHaproxy(FRONT, PORTS);
+const socket = haproxy.socket;
 let worker: WorkerProcess;
 
 const record = (image: string) => {
@@ -62,30 +58,6 @@ const upStates = async () =>
   Promise.all(PORTS.map(async (_p, i) => (await serverStat(`unix://${socket}`, 'api', `s${i + 1}`)).status));
 
 beforeAll(async () => {
-  writeFileSync(
-    path.join(dir, 'haproxy.cfg'),
-    [
-      'global',
-      `  stats socket ${socket} mode 600 level admin`,
-      '  maxconn 2000',
-      'defaults',
-      '  mode http',
-      '  timeout connect 2s',
-      '  timeout client 10s',
-      '  timeout server 10s',
-      '  option http-server-close',
-      'frontend fe',
-      `  bind 127.0.0.1:${FRONT}`,
-      '  default_backend api',
-      'backend api',
-      '  balance roundrobin',
-      '  option httpchk GET /health',
-      '  http-check expect status 200',
-      ...PORTS.map((port, i) => `  server s${i + 1} 127.0.0.1:${port} check inter 300 fall 2 rise 1`),
-      '',
-    ].join('\n'),
-  );
-  haproxy = spawn('haproxy', ['-W', '-db', '-f', path.join(dir, 'haproxy.cfg')], { stdio: 'ignore' });
   worker = await startWorker(QUEUE);
   expect((await runCli(['apply', writeRecord(record(FIXTURE.v1))], QUEUE)).code).toBe(0);
   await waitFor(
@@ -98,33 +70,47 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await worker?.stop();
-  haproxy?.kill('SIGTERM');
+  haproxy.stop();
   await removeCloudContainers(cloud);
 });
 
 test('a rolling patch under load through HAProxy fails no request', async () => {
-  const load = startLoad(`http://127.0.0.1:${FRONT}/version`, { concurrency: 4, maxSeconds: 90 });
+  const load = startLoad({
+    baseUrl: `http://127.0.0.1:${FRONT}`,
+    concurrency: 4,
+    request: () => ({ what: 'GET /version', method: 'GET', path: '/version', expect: [200] }),
+    maxRequests: 50_000,
+    maxMs: 90_000,
+  });
   const out = await runCli(['apply', writeRecord(record(FIXTURE.v2)), '-m', 'patch behind haproxy'], QUEUE);
-  const result = await load.stop();
+  await load.stop();
+  const result = summarise(load.samples);
   expect(out.code).toBe(0);
   // Every instance was drained before it stopped and enabled after its gate, in that order.
   expect(await activitySequence(`cloud:${cloud}:r2:api`)).toEqual(
     PORTS.flatMap(() => ['lbDrain', 'retireInstance', 'startInstance', 'waitHealthy', 'lbEnable']),
   );
   expect(result.requests).toBeGreaterThan(200);
-  expect({ failures: result.failures, examples: result.examples }).toEqual({ failures: 0, examples: [] });
+  expect({ failed: result.failed, failures: result.failures }).toEqual({ failed: 0, failures: [] });
   expect(await servedVersions(PORTS)).toEqual(['v2', 'v2', 'v2']);
   expect(await upStates()).toEqual(['UP', 'UP', 'UP']);
 });
 
 test('a bad patch under load is rolled back, every server back in rotation, no request failed', async () => {
-  const load = startLoad(`http://127.0.0.1:${FRONT}/version`, { concurrency: 4, maxSeconds: 90 });
+  const load = startLoad({
+    baseUrl: `http://127.0.0.1:${FRONT}`,
+    concurrency: 4,
+    request: () => ({ what: 'GET /version', method: 'GET', path: '/version', expect: [200] }),
+    maxRequests: 50_000,
+    maxMs: 90_000,
+  });
   const out = await runCli(['apply', writeRecord(record(FIXTURE.broken)), '--json'], QUEUE);
-  const result = await load.stop();
+  await load.stop();
+  const result = summarise(load.samples);
   expect(out.code).toBe(1);
   expect(JSON.parse(out.stdout).outcome).toBe('rolled-back');
   expect(result.requests).toBeGreaterThan(100);
-  expect({ failures: result.failures, examples: result.examples }).toEqual({ failures: 0, examples: [] });
+  expect({ failed: result.failed, failures: result.failures }).toEqual({ failed: 0, failures: [] });
   expect(await servedVersions(PORTS)).toEqual(['v2', 'v2', 'v2']);
   await waitFor(
     'every server UP again',
