@@ -1,24 +1,27 @@
 // npm run bench:zero-downtime — the same patch of a 3-instance service behind a real HAProxy, under
 // the same bounded load, done (a) by Patchbay (drain → maint → replace → health gate → ready, one at a
 // time) and (b) the naive way a script would (recreate every instance at once, then wait for health).
-// Prints failed requests, the error window and p50/p99 latency during each change.
-import { spawn } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import http from 'node:http';
-import os from 'node:os';
-import path from 'node:path';
-import { DefaultLogger, Runtime } from '@temporalio/worker';
+// Prints failed requests, the error window and p50/p99 latency during each change. Two services: the
+// fixture (instant, and with a 2 s start) and real Keystone from Debian (examples/openstack.yaml).
+// `-- --only fixtures|keystone` runs one of them.
+import { rmSync } from 'node:fs';
 import type Docker from 'dockerode';
-import { PatchbayClient } from '../src/client/patchbayClient';
-import { TEMPORAL_BIN, temporalConfig } from '../src/lib/config';
-import { startDevServer } from '../src/lib/devServer';
 import { CloudRecordSchema, type CloudRecord } from '../src/record/schema';
 import { dockerClient } from '../src/runtime/dockerClient';
 import { probeHttp } from '../src/runtime/httpProbe';
 import { serverStat } from '../src/runtime/haproxy';
-import { createWorker } from '../src/worker/worker';
+import { startFixtureHaproxy } from '../test/support/haproxy';
+import { startBenchStack } from './stack';
+import type { PatchbayClient } from '../src/client/patchbayClient';
+import { KEYSTONE, openstackLab, type Lab } from '../src/lab/openstackLab';
+import { withImage } from '../src/record/withImage';
+import { keystoneRequests, waitForKeystone } from '../src/lab/keystone';
+import { listCloudContainers } from '../src/runtime/observe';
+import { startLoad, summarise, type Load, type LoadSummary } from '../src/lab/httpLoad';
 
 const docker: Docker = dockerClient('unix:///var/run/docker.sock');
+/** The Runtime API socket of the HAProxy that main() starts. */
+let socket = '';
 const FRONT = 18960;
 const PORTS = [18961, 18962, 18963];
 /** A version of the service: image plus settings (a new setting also replaces every instance). */
@@ -39,8 +42,6 @@ const SCENARIOS: Array<{ name: string; from: Version; to: Version }> = [
   },
 ];
 const CONCURRENCY = 8;
-const dir = mkdtempSync(path.join(os.tmpdir(), 'patchbay-zd-'));
-const socket = path.join(dir, 'admin.sock');
 
 function record({ image, env }: Version): CloudRecord {
   return CloudRecordSchema.parse({
@@ -69,63 +70,16 @@ function record({ image, env }: Version): CloudRecord {
   });
 }
 
-/** One request: when it started and ended (epoch ms), how long it took, whether it got a 200. */
-interface Sample {
-  at: number;
-  end: number;
-  ms: number;
-  ok: boolean;
-}
-
-/** A bounded load: CONCURRENCY clients, no keep-alive, until stopped (or 5 minutes, or 500k requests). */
-function startLoad() {
-  const samples: Sample[] = [];
-  let stopped = false;
-  const deadline = Date.now() + 300_000;
-  const one = () =>
-    new Promise<void>((resolve) => {
-      const t0 = performance.now();
-      const startedAt = Date.now();
-      const done = (ok: boolean) => {
-        // Counted by when the request started: a request stalled by the change belongs to it.
-        samples.push({ at: startedAt, end: Date.now(), ms: performance.now() - t0, ok });
-        resolve();
-      };
-      const req = http.get(`http://127.0.0.1:${FRONT}/version`, { agent: false, timeout: 5_000 }, (res) => {
-        res.resume();
-        res.on('end', () => done(res.statusCode === 200));
-      });
-      req.on('timeout', () => req.destroy(new Error('timeout')));
-      req.on('error', () => done(false));
-    });
-  const clients = Array.from({ length: CONCURRENCY }, async () => {
-    while (!stopped && Date.now() < deadline && samples.length < 500_000) await one();
+/** The fixture load: CONCURRENCY clients, GET /version, bounded to 5 minutes or 500k requests. */
+function fixtureLoad(): Load {
+  return startLoad({
+    baseUrl: `http://127.0.0.1:${FRONT}`,
+    concurrency: CONCURRENCY,
+    request: () => ({ what: 'GET /version', method: 'GET', path: '/version', expect: [200] }),
+    maxRequests: 500_000,
+    maxMs: 300_000,
+    timeoutMs: 5_000,
   });
-  return {
-    samples,
-    async stop() {
-      stopped = true;
-      await Promise.all(clients);
-    },
-  };
-}
-
-function summarise(samples: Sample[], from: number, to: number) {
-  const window = samples.filter((s) => s.at >= from && s.at <= to);
-  const failed = window.filter((s) => !s.ok);
-  const sorted = window.map((s) => s.ms).sort((a, b) => a - b);
-  const pct = (p: number) => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? 0;
-  return {
-    requests: window.length,
-    failed: failed.length,
-    // From the start of the first failed request to the end of the last one.
-    errorWindowS: failed.length
-      ? (Math.max(...failed.map((f) => f.end)) - Math.min(...failed.map((f) => f.at))) / 1000
-      : 0,
-    p50: pct(50),
-    p99: pct(99),
-    seconds: (to - from) / 1000,
-  };
 }
 
 async function waitAllUp(): Promise<void> {
@@ -164,60 +118,34 @@ async function naivePatch({ image, env }: Version): Promise<void> {
   }
 }
 
-async function cleanup(): Promise<void> {
-  for (const c of await docker.listContainers({ all: true, filters: { label: ['io.patchbay.cloud=zd'] } })) {
+async function removeCloud(cloud: string): Promise<void> {
+  for (const c of await docker.listContainers({
+    all: true,
+    filters: { label: [`io.patchbay.cloud=${cloud}`] },
+  })) {
     await docker.getContainer(c.Id).remove({ force: true });
   }
 }
+const cleanup = () => removeCloud('zd');
+const settle = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const PATCHBAY = 'patchbay (drain, one at a time)';
+const NAIVE = 'naive (recreate all at once)';
+const KEYSTONE_CONCURRENCY = 4;
 
-async function main(): Promise<void> {
-  Runtime.install({ logger: new DefaultLogger('WARN') });
-  await cleanup();
-  writeFileSync(
-    path.join(dir, 'haproxy.cfg'),
-    [
-      'global',
-      `  stats socket ${socket} mode 600 level admin`,
-      '  maxconn 4000',
-      'defaults',
-      '  mode http',
-      '  timeout connect 2s',
-      '  timeout client 10s',
-      '  timeout server 10s',
-      '  option http-server-close',
-      'frontend fe',
-      `  bind 127.0.0.1:${FRONT}`,
-      '  default_backend api',
-      'backend api',
-      '  balance roundrobin',
-      '  option httpchk GET /health',
-      '  http-check expect status 200',
-      ...PORTS.map((port, i) => `  server s${i + 1} 127.0.0.1:${port} check inter 300 fall 2 rise 1`),
-      '',
-    ].join('\n'),
-  );
-  const haproxy = spawn('haproxy', ['-W', '-db', '-f', path.join(dir, 'haproxy.cfg')], { stdio: 'ignore' });
-  const server = await startDevServer({
-    binary: TEMPORAL_BIN,
-    stateDir: dir,
-    port: 17934,
-    uiPort: 18934,
-    ephemeral: true,
-    headless: true,
-  });
-  const config = temporalConfig({ TEMPORAL_ADDRESS: server.address, PATCHBAY_TASK_QUEUE: 'bench-zd' });
-  const { worker, connection } = await createWorker({ config });
-  const running = worker.run();
-  const client = await PatchbayClient.connect(config);
-  const results: Array<{ scenario: string; way: string } & ReturnType<typeof summarise>> = [];
+type Result = { scenario: string; way: string } & LoadSummary;
+
+/** The fixture service (instant, and with a 2 s start) behind a host HAProxy. */
+async function fixtureScenarios(client: PatchbayClient, results: Result[]): Promise<void> {
+  const haproxy = startFixtureHaproxy(FRONT, PORTS);
+  socket = haproxy.socket;
   try {
     for (const scenario of SCENARIOS) {
       await cleanup();
       const deploy = await client.apply(record(scenario.from), { message: 'deploy', author: 'bench' });
       await client.waitForChange('zd', deploy);
       await waitAllUp();
-      const load = startLoad();
-      await new Promise((r) => setTimeout(r, 2_000)); // steady state first
+      const load = fixtureLoad();
+      await settle(2_000); // steady state first
 
       let t0 = Date.now();
       const accepted = await client.apply(record(scenario.to), { message: 'patch', author: 'bench' });
@@ -225,36 +153,109 @@ async function main(): Promise<void> {
       if (result.outcome !== 'applied') throw new Error(`patchbay patch: ${result.outcome} ${result.reason}`);
       let t1 = Date.now();
       await waitAllUp();
-      await new Promise((r) => setTimeout(r, 6_000)); // requests started during the change finish (5 s timeout)
-      results.push({
-        scenario: scenario.name,
-        way: 'patchbay (drain, one at a time)',
-        ...summarise(load.samples, t0, t1),
-      });
+      await settle(6_000); // requests started during the change finish (5 s timeout)
+      results.push({ scenario: scenario.name, way: PATCHBAY, ...summarise(load.samples, t0, t1) });
 
       t0 = Date.now();
       await naivePatch(scenario.from);
       await waitAllUp();
       t1 = Date.now();
-      await new Promise((r) => setTimeout(r, 6_000));
+      await settle(6_000);
       await load.stop();
-      results.push({
-        scenario: scenario.name,
-        way: 'naive (recreate all at once)',
-        ...summarise(load.samples, t0, t1),
-      });
+      results.push({ scenario: scenario.name, way: NAIVE, ...summarise(load.samples, t0, t1) });
     }
   } finally {
-    await client.close();
-    worker.shutdown();
-    await running;
-    await connection.close();
-    await server.stop();
-    haproxy.kill('SIGTERM');
+    haproxy.stop();
     await cleanup();
   }
+}
+
+/**
+ * Real Keystone (examples/openstack.yaml under its own name and ports): deb12u3 → deb12u6 by
+ * Patchbay, back to deb12u3 by Patchbay (not measured), then deb12u3 → deb12u6 the naive way:
+ * every Keystone container removed and recreated from its own configuration with the new image,
+ * all at once, as a script would. Same token + /v3 load through the cloud's HAProxy throughout.
+ */
+async function keystoneScenario(client: PatchbayClient, lab: Lab, results: Result[]): Promise<void> {
+  const scenario = 'Keystone deb12u3 -> deb12u6';
+  const apply = async (r: CloudRecord, message: string) => {
+    const result = await client.waitForChange(lab.name, await client.apply(r, { message, author: 'bench' }));
+    if (result.outcome !== 'applied') throw new Error(`${message}: ${result.outcome} ${result.reason}`);
+  };
+  await apply(lab.record, 'deploy');
+  await waitForKeystone(lab.keystoneUrl, 180_000);
+  const load = startLoad({
+    baseUrl: lab.keystoneUrl,
+    concurrency: KEYSTONE_CONCURRENCY,
+    request: keystoneRequests(lab.adminPassword),
+    maxRequests: 200_000,
+    maxMs: 20 * 60_000,
+  });
+  try {
+    await settle(3_000);
+    let t0 = Date.now();
+    await apply(withImage(lab.record, 'keystone', KEYSTONE.fixed), 'patch');
+    let t1 = Date.now();
+    await settle(3_000);
+    results.push({ scenario, way: PATCHBAY, ...summarise(load.samples, t0, t1) });
+
+    await apply(lab.record, 'back to deb12u3');
+    await settle(3_000);
+    t0 = Date.now();
+    await naiveRecreate(lab, KEYSTONE.fixed);
+    t1 = Date.now();
+    await settle(3_000);
+    results.push({ scenario, way: NAIVE, ...summarise(load.samples, t0, t1) });
+  } finally {
+    await load.stop();
+  }
+}
+
+/** (b) for Keystone: remove and recreate every instance at once with the new image, then wait for /v3. */
+async function naiveRecreate(lab: Lab, image: string): Promise<void> {
+  const keystone = (await listCloudContainers(docker, lab.name, 'keystone')).filter((c) => c.running);
+  const ports: number[] = [];
+  await Promise.all(
+    keystone.map(async (c) => {
+      const info = await docker.getContainer(c.id).inspect();
+      ports.push(Number(info.Config.Env.find((e) => e.startsWith('KEYSTONE_PORT='))?.split('=')[1]));
+      await docker.getContainer(c.id).remove({ force: true });
+      const created = await docker.createContainer({
+        name: info.Name.replace(/^\//, ''),
+        Image: image,
+        Env: info.Config.Env.filter((e) => !e.startsWith('KEYSTONE_BREAK=')),
+        Cmd: info.Config.Cmd,
+        Labels: info.Config.Labels,
+        HostConfig: info.HostConfig,
+      });
+      await created.start();
+    }),
+  );
+  for (const port of ports) {
+    while ((await probeHttp(`http://127.0.0.1:${port}/v3`, 2_000)).status !== 200) await settle(500);
+  }
+}
+
+async function main(): Promise<void> {
+  const only = process.argv.includes('--only') ? process.argv[process.argv.indexOf('--only') + 1] : undefined;
+  const lab = openstackLab({ name: 'os-bench', root: '/var/tmp/patchbay-bench-os', portShift: 2000 });
+  // The bench's worker runs in this process: it resolves the record's env: references from here.
+  Object.assign(process.env, lab.secretEnv);
+  await cleanup();
+  await removeCloud(lab.name);
+  const stack = await startBenchStack(17934, 'bench-zd');
+  const results: Result[] = [];
+  try {
+    if (only !== 'keystone') await fixtureScenarios(stack.client, results);
+    if (only !== 'fixtures') await keystoneScenario(stack.client, lab, results);
+  } finally {
+    await stack.stop();
+    await removeCloud(lab.name);
+    rmSync(lab.root, { recursive: true, force: true });
+  }
+  console.log('a patch of 3 instances behind HAProxy 2.6 under a bounded load (no keep-alive), in one run:');
   console.log(
-    `patch of 3 instances behind HAProxy 2.6 under ${CONCURRENCY}-way load (GET /version, no keep-alive):`,
+    `  fixtures: ${CONCURRENCY} clients GET /version; Keystone: ${KEYSTONE_CONCURRENCY} clients, half POST /v3/auth/tokens, half GET /v3`,
   );
   for (const r of results) {
     console.log(

@@ -2,5 +2,9 @@
 # npm run bench:<name>: set up what is missing, then run bench/<name>.ts.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-bash "$ROOT/scripts/bootstrap.sh" --fixtures
-exec node --require tsx/cjs "$ROOT/bench/$1.ts"
+name="$1"
+shift
+extra=()
+[ "$name" = zero-downtime ] && extra=(--openstack)
+bash "$ROOT/scripts/bootstrap.sh" --fixtures "${extra[@]}"
+exec node --require tsx/cjs "$ROOT/bench/$name.ts" "$@"

@@ -5,6 +5,7 @@
 #   - a Docker engine: DOCKER_HOST or /var/run/docker.sock if it answers; otherwise, on Debian as
 #     root, Debian's docker.io with dockerd started by us (log and pid under .state/docker)
 #   - with --fixtures: the static busybox and the local test fixture images
+#   - with --openstack: the real OpenStack images from Debian's packages (cold ~5.5 min, warm <1 s)
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -13,9 +14,11 @@ TOOLS="$ROOT/.tools/bin"
 STATE="$ROOT/.state"
 CACHE="${XDG_CACHE_HOME:-$HOME/.cache}/patchbay"
 WITH_FIXTURES=0
+WITH_OPENSTACK=0
 for arg in "$@"; do
   case "$arg" in
     --fixtures) WITH_FIXTURES=1 ;;
+    --openstack) WITH_OPENSTACK=1 ;;
     *) echo "bootstrap: unknown option $arg" >&2; exit 2 ;;
   esac
 done
@@ -96,5 +99,11 @@ if [ "$WITH_FIXTURES" = 1 ]; then
   # Tests drain and enable servers of a real HAProxy through its Runtime API.
   command -v haproxy >/dev/null || [ -x /usr/sbin/haproxy ] || apt_install haproxy
   bash "$ROOT/scripts/build-fixtures.sh" >&2
+fi
+# --- OpenStack images ------------------------------------------------------------------------
+if [ "$WITH_OPENSTACK" = 1 ]; then
+  is_debian_root || [ -n "$(docker images -q patchbay/keystone:22.0.2-0-deb12u6 2>/dev/null)" ] ||
+    die "the OpenStack images are built from Debian packages with debootstrap: run this as root on Debian"
+  bash "$ROOT/scripts/build-openstack-images.sh" >&2
 fi
 say "ready: temporal CLI $TEMPORAL_VERSION, docker engine $(curl -fsS --unix-socket /var/run/docker.sock http://localhost/version 2>/dev/null | node -pe 'JSON.parse(require("fs").readFileSync(0)).Version' 2>/dev/null || echo "at $DOCKER_HOST")"

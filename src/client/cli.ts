@@ -24,8 +24,15 @@ import type { ChangeAccepted } from '../workflows/messages';
 import type * as WorkerMain from '../worker/main';
 import type * as Dev from './dev';
 import type * as Demo from './demo';
+import type * as FixtureDemo from './fixtureDemo';
 
-const REFUSED: ErrorCode[] = ['INVALID_RECORD', 'INVALID_INPUT', 'CLOUD_BUSY', 'NOT_FOUND'];
+const REFUSED: ErrorCode[] = [
+  'INVALID_RECORD',
+  'INVALID_INPUT',
+  'CLOUD_BUSY',
+  'NOT_FOUND',
+  'CAMPAIGN_REFUSED',
+];
 
 interface Io {
   out: (text: string) => void;
@@ -317,12 +324,21 @@ export function buildProgram(io: Io, setExit: (code: number) => void): Command {
   program
     .command('demo')
     .description(
-      'end to end on the embedded stack: deploy the example cloud, patch one service, roll it back, print what happened',
+      'end to end on the embedded stack: deploy the sample OpenStack cloud, patch Keystone under load, revert it, try a broken build, print what happened',
+    )
+    .option(
+      '--fixtures',
+      'the same scenarios on tiny fixture images (examples/lab.yaml): seconds, not minutes',
     )
     .addOption(jsonOption())
-    .action(async (opts: { json?: boolean }) => {
-      const { runDemo } = lazy<typeof Demo>('./demo');
-      setExit(await runDemo(io, !!opts.json));
+    .action(async (opts: { json?: boolean; fixtures?: boolean }) => {
+      if (opts.fixtures) {
+        const { runFixtureDemo } = lazy<typeof FixtureDemo>('./fixtureDemo');
+        setExit(await runFixtureDemo(io, !!opts.json));
+      } else {
+        const { runDemo } = lazy<typeof Demo>('./demo');
+        setExit(await runDemo(io, !!opts.json));
+      }
     });
 
   return program;

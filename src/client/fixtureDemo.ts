@@ -1,9 +1,11 @@
-// `patchbay demo`: the operator's two scenarios end to end on the embedded stack (Temporal dev server
-// with SQLite + a worker in this process + the local Docker engine), on examples/lab.yaml.
+// `patchbay demo --fixtures`: the operator's two scenarios on the embedded stack (Temporal dev server
+// with SQLite + a worker in this process + the local Docker engine), on examples/lab.yaml: tiny
+// fixture images instead of real OpenStack, so it takes seconds.
 import path from 'node:path';
 import { PROJECT_ROOT } from '../lib/config';
 import { loadRecordFile } from '../record/load';
 import type { CloudRecord } from '../record/schema';
+import { withImage } from '../record/withImage';
 import type { ChangeResult } from '../workflows/types';
 import { startEmbeddedStack } from './dev';
 import { observeCloud } from './observeCloud';
@@ -11,22 +13,12 @@ import { PatchbayClient } from './patchbayClient';
 import { progressPrinter, renderChangeResult, renderHistory } from './render';
 import { temporalConfig } from '../lib/config';
 
-interface Io {
+export interface Io {
   out: (s: string) => void;
   err: (s: string) => void;
 }
 
 const EXAMPLE = path.join(PROJECT_ROOT, 'examples', 'lab.yaml');
-
-function withImage(record: CloudRecord, service: string, image: string): CloudRecord {
-  return {
-    ...record,
-    spec: {
-      ...record.spec,
-      services: record.spec.services.map((s) => (s.name === service ? { ...s, image } : s)),
-    },
-  };
-}
 
 /** Container id and start marker of every instance: the non-destructive promise, made visible. */
 async function identities(record: CloudRecord): Promise<Map<string, string>> {
@@ -37,7 +29,7 @@ async function identities(record: CloudRecord): Promise<Map<string, string>> {
   return out;
 }
 
-export async function runDemo(io: Io, asJson: boolean): Promise<number> {
+export async function runFixtureDemo(io: Io, asJson: boolean): Promise<number> {
   const say = asJson ? io.err : io.out;
   const stack = await startEmbeddedStack();
   const client = await PatchbayClient.connect(temporalConfig());

@@ -1,7 +1,7 @@
 // `patchbay plan`: what an apply would do, per service, against the current revision AND what runs.
 import { instanceId, instanceSpecHash, imageVersion } from '../record/identity';
 import type { CloudRecord, ServiceSpec } from '../record/schema';
-import { classify, diffService } from '../workflows/classify';
+import { classify, diffService, nothingExists } from '../workflows/classify';
 import type { ServiceAction } from '../workflows/types';
 import { EMPTY_OBSERVATION, type CloudObservation } from './observeCloud';
 
@@ -59,7 +59,7 @@ export function computePlan(
     );
     return {
       service: name,
-      action: classify(target, before, replacements.length, obsolete.length),
+      action: classify(target, before, replacements.length, obsolete.length, nothingExists(observation)),
       fromVersion: before ? imageVersion(before.image) : null,
       toVersion: target ? imageVersion(target.image) : null,
       instances,

@@ -7,6 +7,14 @@ import type { ChangeWatch } from './patchbayClient';
 
 const short = (id: string | null | undefined): string => (id ? id.slice(0, 12) : '-');
 
+/** A long reason (a job's output) in a table: its first line and its last line. */
+function brief(reason: string): string {
+  const lines = reason.split('\n').filter((l) => l.trim());
+  return lines.length <= 2
+    ? lines.join(' ')
+    : `${lines[0]} … ${lines[lines.length - 1]} (patchbay show for all)`;
+}
+
 export function renderError(error: PatchbayError): string {
   const lines = [`error [${error.code}]: ${error.message}`];
   for (const issue of error.details.issues ?? []) lines.push(`  ${formatIssue(issue)}`);
@@ -79,7 +87,7 @@ export function renderHistory(revisions: Revision[], current: number | null): st
     lines.push(
       `${`${mark}${r.number}`.padEnd(5)}${r.outcome.padEnd(13)}${r.createdAt.padEnd(26)}${r.author.slice(0, 20).padEnd(22)}${r.message}`,
     );
-    if (r.reason) lines.push(`     reason: ${r.reason}`);
+    if (r.reason) lines.push(`     reason: ${brief(r.reason)}`);
   }
   lines.push('* = current revision');
   return lines.join('\n');

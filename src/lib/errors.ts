@@ -6,6 +6,7 @@ export type ErrorCode =
   | 'INVALID_INPUT' // a command argument or message payload is wrong (exit 2)
   | 'CLOUD_BUSY' // another change runs on this cloud (exit 2: refused, nothing changed)
   | 'NOT_FOUND' // unknown cloud, revision or service (exit 2)
+  | 'CAMPAIGN_REFUSED' // a campaign name already used, or a control message that does not apply now (exit 2)
   | 'PREFLIGHT_FAILED' // image missing, host unreachable: nothing was touched (exit 1)
   | 'CHANGE_FAILED' // the change ran and failed or was rolled back (exit 1)
   | 'ENVIRONMENT' // Temporal or Docker is not there (exit 1)

@@ -1,5 +1,5 @@
-// Reading a record file (Node side): YAML text -> validated, normalised CloudRecord, or one
-// PatchbayError listing every problem with file:line:column, so the operator fixes them in one pass.
+// Reading YAML files (Node side): a record (or a campaign spec) -> validated, normalised value, or
+// one PatchbayError listing every problem with file:line:column, so the operator fixes them in one pass.
 import { readFileSync } from 'node:fs';
 import { isMap, isScalar, isSeq, LineCounter, parseDocument, type Document, type Node } from 'yaml';
 import { PatchbayError, type RecordIssue } from '../lib/errors';
@@ -10,18 +10,43 @@ import { validateRecord } from './validate';
 const SYNTAX_PATH = '(yaml syntax)';
 
 export function loadRecordFile(file: string): CloudRecord {
-  let text: string;
-  try {
-    text = readFileSync(file, 'utf8');
-  } catch (error) {
-    const reason =
-      (error as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (error as Error).message;
-    throw new PatchbayError('INVALID_INPUT', `cannot read record file ${file}: ${reason}`);
-  }
-  return parseRecordText(text, file);
+  return parseRecordText(readYamlFile(file, 'record'), file);
 }
 
 export function parseRecordText(text: string, file = '<record>'): CloudRecord {
+  return parseYamlText(text, file, 'the deployment record', (input) => {
+    const result = validateRecord(input);
+    return result.ok ? { ok: true, value: result.record } : result;
+  });
+}
+
+/** A YAML file's text, or an INVALID_INPUT error that names the file and why it cannot be read. */
+export function readYamlFile(file: string, what: string): string {
+  try {
+    return readFileSync(file, 'utf8');
+  } catch (error) {
+    const reason =
+      (error as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (error as Error).message;
+    throw new PatchbayError('INVALID_INPUT', `cannot read ${what} file ${file}: ${reason}`);
+  }
+}
+
+export type YamlValidation<T> = { ok: true; value: T } | { ok: false; issues: RecordIssue[] };
+
+/**
+ * One YAML document validated by `validate`; every problem located at file:line:column, thrown as
+ * one INVALID_RECORD PatchbayError so the operator fixes them in one pass.
+ */
+export function parseYamlText<T>(
+  text: string,
+  file: string,
+  what: string,
+  validate: (input: unknown) => YamlValidation<T>,
+): T {
+  const fail = (issues: RecordIssue[]): never => {
+    const count = issues.length === 1 ? '1 problem' : `${issues.length} problems`;
+    throw new PatchbayError('INVALID_RECORD', `${file}: ${count} in ${what}`, { issues });
+  };
   const lineCounter = new LineCounter();
   // prettyErrors off: we want the bare message; the position comes from the line counter.
   const doc = parseDocument(text, { lineCounter, prettyErrors: false });
@@ -33,7 +58,6 @@ export function parseRecordText(text: string, file = '<record>'): CloudRecord {
 
   if (doc.errors.length > 0) {
     fail(
-      file,
       doc.errors.map((e) => ({
         file,
         ...at(e.pos[0]),
@@ -41,7 +65,7 @@ export function parseRecordText(text: string, file = '<record>'): CloudRecord {
         // yaml's own advice here (use parseAllDocuments) is for programmers, not operators.
         message:
           e.code === 'MULTIPLE_DOCS'
-            ? 'a record file holds exactly one cloud; remove the extra "---" document'
+            ? `a file holds exactly one document (${what}); remove the extra "---" document`
             : e.message,
       })),
     );
@@ -52,20 +76,16 @@ export function parseRecordText(text: string, file = '<record>'): CloudRecord {
     input = doc.toJS();
   } catch (error) {
     // e.g. an alias bomb: the text parsed, but it cannot be turned into data safely.
-    fail(file, [{ file, path: SYNTAX_PATH, message: (error as Error).message }]);
+    fail([{ file, path: SYNTAX_PATH, message: (error as Error).message }]);
   }
 
-  const result = validateRecord(input);
-  if (result.ok) return result.record;
-  const issues = result.issues
-    .map((issue) => ({ ...issue, file, ...at(locate(doc, issue.path)) }))
-    .sort((a, b) => (a.line ?? Infinity) - (b.line ?? Infinity));
-  fail(file, issues);
-}
-
-function fail(file: string, issues: RecordIssue[]): never {
-  const count = issues.length === 1 ? '1 problem' : `${issues.length} problems`;
-  throw new PatchbayError('INVALID_RECORD', `${file}: ${count} in the deployment record`, { issues });
+  const result = validate(input);
+  if (result.ok) return result.value;
+  return fail(
+    result.issues
+      .map((issue) => ({ ...issue, file, ...at(locate(doc, issue.path)) }))
+      .sort((a, b) => (a.line ?? Infinity) - (b.line ?? Infinity)),
+  );
 }
 
 /**

@@ -6,7 +6,7 @@ import { parseDuration } from './duration';
 
 export const API_VERSION = 'patchbay/v1';
 
-const dnsLabel = z
+export const dnsLabel = z
   .string()
   .regex(/^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/, 'must be lowercase letters, digits and "-" (a DNS label)');
 

@@ -10,16 +10,24 @@ export function classify(
   previous: ServiceSpec | null,
   replacements: number,
   obsolete: number,
+  /** Nothing of the service runs or exists (e.g. every container was removed by hand). */
+  nothingExists = false,
 ): ServiceAction {
   if (!target) return obsolete > 0 ? 'remove' : 'unchanged';
   if (replacements === 0 && obsolete === 0) return 'unchanged';
-  if (!previous) return 'create';
+  // With nothing left, it is a fresh start: create-only jobs (bootstrap…) must run again.
+  if (!previous || nothingExists) return 'create';
   if (previous.image !== target.image) return 'patch';
   const changed = target.instances.some((i) => {
     const before = previous.instances.find((p) => instanceId(p) === instanceId(i));
     return !before || instanceSpecHash(previous, before) !== instanceSpecHash(target, i);
   });
   return changed || obsolete > 0 ? 'update' : 'repair';
+}
+
+/** Whether no container of the service exists at all, serving or kept. */
+export function nothingExists(observed: ServiceObservation): boolean {
+  return Object.keys(observed.active).length === 0 && observed.retired.length === 0;
 }
 
 /** Which instances a change must replace (missing, stopped or different) and which are obsolete. */

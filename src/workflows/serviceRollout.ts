@@ -15,7 +15,7 @@ import { failureMessage } from './failures';
 import { serviceProgressQuery } from './messages';
 import { installOperatorGate } from './operatorGate';
 import { unwind } from './saga';
-import { classify, diffService } from './classify';
+import { classify, diffService, nothingExists } from './classify';
 import type {
   CompensationStep,
   InstancePhase,
@@ -83,7 +83,7 @@ export async function serviceRolloutWorkflow(raw: ServiceRolloutInput): Promise<
     hosts: hostsOf([target, previous], input.hosts),
   });
   const { replacements, obsolete } = diffService(target, observed);
-  const action = classify(target, previous, replacements.length, obsolete.length);
+  const action = classify(target, previous, replacements.length, obsolete.length, nothingExists(observed));
   progress.action = action;
 
   const result = (

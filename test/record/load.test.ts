@@ -164,7 +164,7 @@ describe('parseRecordText: YAML problems', () => {
   test('two documents in one file', () => {
     const issues = issuesOf(`${VALID}---\n${VALID}`);
     expect(issues).toEqual([
-      expect.objectContaining({ line: 17, message: expect.stringContaining('exactly one cloud') }),
+      expect.objectContaining({ line: 17, message: expect.stringContaining('exactly one document') }),
     ]);
   });
 

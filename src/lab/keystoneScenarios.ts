@@ -1,0 +1,167 @@
+// The operator's scenarios on real Keystone, measured: deploy the sample cloud, then under a bounded
+// token load through HAProxy (1) patch Keystone to the security fix, (2) revert it, (3) try a broken
+// build and watch it roll back by itself. After each step: what every Keystone container runs
+// (dpkg-query inside it), whether any other container was touched, whether a token issued before
+// the first patch still validates, and what the load saw. Used by `patchbay demo` and the e2e test.
+import type Docker from 'dockerode';
+import type { ChangeWatch, PatchbayClient } from '../client/patchbayClient';
+import type { ChangeAccepted } from '../workflows/messages';
+import type { ChangeResult } from '../workflows/types';
+import { changedContainers, cloudSnapshot, debianPackageVersion } from './containers';
+import { startLoad, summarise, type LoadSummary } from './httpLoad';
+import { issueToken, keystoneRequests, tokenIsValid, waitForKeystone } from './keystone';
+import { withImage } from '../record/withImage';
+import { KEYSTONE, type Lab } from './openstackLab';
+
+export type ScenarioName = 'deploy' | 'patch' | 'revert' | 'bad-patch';
+
+export interface ScenarioReport {
+  step: ScenarioName;
+  title: string;
+  revision: number;
+  outcome: string;
+  reason?: string;
+  seconds: number;
+  /** What the clients saw, from 2 s before the change to 2 s after it (not for deploy). */
+  load?: LoadSummary;
+  /** Keystone container name → installed keystone package version. */
+  keystonePackages: Record<string, string>;
+  /** Containers of the other services compared by id and start time, and those that changed. */
+  others?: { compared: number; changed: string[] };
+  /** Whether the token issued right after deploy still validates. */
+  earlyTokenValid?: boolean;
+}
+
+export interface ScenarioDeps {
+  client: PatchbayClient;
+  docker: Docker;
+  lab: Lab;
+  author: string;
+  /** A line for people: what is about to happen. */
+  say?: (line: string) => void;
+  onProgress?: () => (watch: ChangeWatch) => void;
+  /** Each change's full result, as it ends. */
+  onResult?: (result: ChangeResult) => void;
+  /** Clients of the load (default 4: two issue tokens, two read /v3). */
+  concurrency?: number;
+}
+
+const OTHERS = ['mariadb', 'glance', 'placement', 'haproxy'];
+const settle = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+async function keystonePackages(deps: ScenarioDeps): Promise<Record<string, string>> {
+  const out: Record<string, string> = {};
+  for (const c of (await cloudSnapshot(deps.docker, deps.lab.name)).values()) {
+    if (c.service === 'keystone' && c.running && !c.name.includes('--retired'))
+      out[c.name] = await debianPackageVersion(deps.docker, c.id, 'keystone');
+  }
+  return out;
+}
+
+/** What each step should end as: the outcome and the keystone package every instance runs. */
+export const EXPECTED: Record<ScenarioName, { outcome: ChangeResult['outcome']; keystone: string }> = {
+  deploy: { outcome: 'applied', keystone: KEYSTONE.oldPackage },
+  patch: { outcome: 'applied', keystone: KEYSTONE.fixedPackage },
+  revert: { outcome: 'applied', keystone: KEYSTONE.oldPackage },
+  'bad-patch': { outcome: 'rolled-back', keystone: KEYSTONE.oldPackage },
+};
+
+/** Whether a step behaved as promised: its outcome, its versions, zero failed requests, nothing else touched. */
+export function stepKept(report: ScenarioReport): boolean {
+  const expected = EXPECTED[report.step];
+  const versions = Object.values(report.keystonePackages);
+  return (
+    report.outcome === expected.outcome &&
+    versions.length === 3 &&
+    versions.every((v) => v === expected.keystone) &&
+    (report.load?.failed ?? 0) === 0 &&
+    (report.others?.changed.length ?? 0) === 0 &&
+    report.earlyTokenValid !== false
+  );
+}
+
+export async function runKeystoneScenarios(deps: ScenarioDeps): Promise<ScenarioReport[]> {
+  const { client, lab } = deps;
+  const say = deps.say ?? (() => undefined);
+  const reports: ScenarioReport[] = [];
+  let earlyToken = '';
+
+  const change = async (
+    step: ScenarioName,
+    title: string,
+    send: () => Promise<ChangeAccepted>,
+  ): Promise<ScenarioReport> => {
+    say(`\n== ${title}`);
+    const before = await cloudSnapshot(deps.docker, lab.name);
+    const load =
+      step === 'deploy'
+        ? null
+        : startLoad({
+            baseUrl: lab.keystoneUrl,
+            concurrency: deps.concurrency ?? 4,
+            request: keystoneRequests(lab.adminPassword),
+            maxRequests: 200_000,
+            maxMs: 15 * 60_000,
+          });
+    if (load) await settle(2_000);
+    const t0 = Date.now();
+    const accepted = await send();
+    const result = await client.waitForChange(lab.name, accepted, deps.onProgress?.());
+    const seconds = (Date.now() - t0) / 1000;
+    deps.onResult?.(result);
+    if (load) {
+      await settle(2_000);
+      await load.stop();
+    }
+    const report: ScenarioReport = {
+      step,
+      title,
+      revision: result.revision,
+      outcome: result.outcome,
+      reason: result.reason,
+      seconds,
+      load: load ? summarise(load.samples) : undefined,
+      keystonePackages: await keystonePackages(deps),
+    };
+    if (step === 'deploy') {
+      if (result.outcome !== 'applied') {
+        reports.push(report);
+        return report;
+      }
+      await waitForKeystone(lab.keystoneUrl, 120_000);
+      earlyToken = await issueToken(lab.keystoneUrl, lab.adminPassword);
+    } else {
+      report.others = changedContainers(before, await cloudSnapshot(deps.docker, lab.name), OTHERS);
+      report.earlyTokenValid = await tokenIsValid(lab.keystoneUrl, lab.adminPassword, earlyToken);
+    }
+    reports.push(report);
+    return report;
+  };
+
+  const base = lab.record;
+  const options = (message: string) => ({ message, author: deps.author });
+  const deployed = await change(
+    'deploy',
+    `deploy ${lab.name}: MariaDB, Keystone x3, Glance, Placement, HAProxy`,
+    () => client.apply(base, options('demo: deploy the sample OpenStack cloud')),
+  );
+  if (deployed.outcome !== 'applied') return reports;
+  await change(
+    'patch',
+    `Scenario 1: Keystone security fix ${KEYSTONE.old} -> ${KEYSTONE.fixed}, under load`,
+    () =>
+      client.apply(withImage(base, 'keystone', KEYSTONE.fixed), options('Keystone security fix (deb12u6)')),
+  );
+  await change('revert', 'Scenario 2: revert Keystone to the previous revision, under load', () =>
+    client.rollback(lab.name, {
+      service: 'keystone',
+      ...options('revert: a third-party integration needs the old behaviour'),
+    }),
+  );
+  await change(
+    'bad-patch',
+    `a bad patch (${KEYSTONE.broken}: answers 500): automatic rollback, under load`,
+    () => client.apply(withImage(base, 'keystone', KEYSTONE.broken), options('a broken Keystone build')),
+  );
+  return reports;
+}

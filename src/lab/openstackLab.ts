@@ -1,0 +1,99 @@
+// The sample OpenStack cloud (examples/openstack.yaml) made ready to run: placed under a state
+// directory of its own, optionally renamed and moved to other ports (so the end-to-end test never
+// meets the demo's cloud), with generated passwords kept beside its database files.
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { parseDocument } from 'yaml';
+import { PROJECT_ROOT } from '../lib/config';
+import { PatchbayError } from '../lib/errors';
+import { CloudRecordSchema, type CloudRecord } from '../record/schema';
+
+export const OPENSTACK_EXAMPLE = path.join(PROJECT_ROOT, 'examples', 'openstack.yaml');
+/** What the example says, and what labRecord() rewrites. */
+const EXAMPLE_NAME = 'os-lab';
+const EXAMPLE_ROOT = '/var/lib/patchbay/os-lab';
+const EXAMPLE_PORTS = /\b(15\d{3}|330[67]\d)\b/g;
+
+export const KEYSTONE = {
+  old: 'patchbay/keystone:22.0.2-0-deb12u3',
+  fixed: 'patchbay/keystone:22.0.2-0-deb12u6',
+  broken: 'patchbay/keystone:22.0.2-0-deb12u6-broken',
+  oldPackage: '2:22.0.2-0+deb12u3',
+  fixedPackage: '2:22.0.2-0+deb12u6',
+};
+
+export interface LabOptions {
+  /** Cloud name (default: the example's, os-lab). */
+  name?: string;
+  /** Where volumes, the HAProxy socket and the passwords live (default: the example's). */
+  root?: string;
+  /** Added to every port of the example (default 0). */
+  portShift?: number;
+}
+
+export interface Lab {
+  name: string;
+  root: string;
+  record: CloudRecord;
+  /** HAProxy's front door for Keystone. */
+  keystoneUrl: string;
+  /** The environment the worker needs to resolve the record's secret references. */
+  secretEnv: Record<string, string>;
+  /** The admin password bootstrap gave Keystone. */
+  adminPassword: string;
+}
+
+function secrets(root: string): Record<string, string> {
+  const file = path.join(root, 'secrets.json');
+  if (existsSync(file)) return JSON.parse(readFileSync(file, 'utf8')) as Record<string, string>;
+  // New passwords would not open a database made with others.
+  const mysql = path.join(root, 'mysql');
+  if (existsSync(mysql) && readdirSync(mysql).length > 0)
+    throw new PatchbayError(
+      'INVALID_INPUT',
+      `${mysql} holds a database but ${file} (its passwords) is missing: remove ${root} (and the cloud's containers) to start afresh`,
+    );
+  const made = Object.fromEntries(
+    ['db-root', 'keystone-db', 'glance-db', 'placement-db', 'admin'].map((k) => [
+      k,
+      randomBytes(12).toString('hex'),
+    ]),
+  );
+  mkdirSync(root, { recursive: true });
+  writeFileSync(file, JSON.stringify(made, null, 2), { mode: 0o600 });
+  return made;
+}
+
+export function openstackLab(options: LabOptions = {}): Lab {
+  const name = options.name ?? EXAMPLE_NAME;
+  const root = options.root ?? EXAMPLE_ROOT;
+  const shift = options.portShift ?? 0;
+  const text = readFileSync(OPENSTACK_EXAMPLE, 'utf8')
+    .replaceAll(EXAMPLE_ROOT, root)
+    .replace(EXAMPLE_PORTS, (port) => String(Number(port) + shift));
+  const doc = parseDocument(text);
+  doc.setIn(['metadata', 'name'], name);
+  const record = CloudRecordSchema.parse(doc.toJS());
+  const pw = secrets(root);
+  const sql = 33061 + shift;
+  const url = (user: string, password: string) =>
+    `mysql+pymysql://${user}:${password}@127.0.0.1:${sql}/${user}`;
+  return {
+    name,
+    root,
+    record,
+    keystoneUrl: `http://127.0.0.1:${15000 + shift}`,
+    adminPassword: pw.admin!,
+    secretEnv: {
+      OS_DB_ROOT_PASSWORD: pw['db-root']!,
+      OS_KEYSTONE_DB_PASSWORD: pw['keystone-db']!,
+      OS_GLANCE_DB_PASSWORD: pw['glance-db']!,
+      OS_PLACEMENT_DB_PASSWORD: pw['placement-db']!,
+      OS_ADMIN_PASSWORD: pw.admin!,
+      OS_KEYSTONE_DB_URL: url('keystone', pw['keystone-db']!),
+      OS_GLANCE_DB_URL: url('glance', pw['glance-db']!),
+      OS_PLACEMENT_DB_URL: url('placement', pw['placement-db']!),
+    },
+  };
+}
