@@ -8,12 +8,17 @@ import { PatchbayClient } from '../src/client/patchbayClient';
 import { TEMPORAL_BIN, temporalConfig } from '../src/lib/config';
 import { startDevServer } from '../src/lib/devServer';
 import { createWorker } from '../src/worker/worker';
+import type { Activities } from '../src/activities';
+
+let installed = false;
 
 export async function startBenchStack(
   port: number,
   taskQueue: string,
-): Promise<{ client: PatchbayClient; stop(): Promise<void> }> {
-  Runtime.install({ logger: new DefaultLogger('WARN') });
+  activities?: Partial<Activities>,
+): Promise<{ client: PatchbayClient; address: string; stop(): Promise<void> }> {
+  // Once per process (a bench may start several stacks in turn).
+  installed ||= (Runtime.install({ logger: new DefaultLogger('WARN') }), true);
   const server = await startDevServer({
     binary: TEMPORAL_BIN,
     stateDir: mkdtempSync(path.join(os.tmpdir(), 'patchbay-bench-')),
@@ -23,11 +28,12 @@ export async function startBenchStack(
     headless: true,
   });
   const config = temporalConfig({ TEMPORAL_ADDRESS: server.address, PATCHBAY_TASK_QUEUE: taskQueue });
-  const { worker, connection } = await createWorker({ config });
+  const { worker, connection } = await createWorker({ config, activities });
   const running = worker.run();
   const client = await PatchbayClient.connect(config);
   return {
     client,
+    address: server.address,
     async stop() {
       await client.close();
       worker.shutdown();

@@ -25,6 +25,7 @@ import type * as WorkerMain from '../worker/main';
 import type * as Dev from './dev';
 import type * as Demo from './demo';
 import type * as FixtureDemo from './fixtureDemo';
+import { addCampaignCommands } from './campaignCli';
 
 const REFUSED: ErrorCode[] = [
   'INVALID_RECORD',
@@ -320,6 +321,8 @@ export function buildProgram(io: Io, setExit: (code: number) => void): Command {
       const { runDev } = lazy<typeof Dev>('./dev');
       await runDev(io);
     });
+
+  addCampaignCommands(program, io, setExit, jsonOption);
 
   program
     .command('demo')

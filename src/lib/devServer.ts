@@ -5,6 +5,7 @@ import { existsSync, mkdirSync, openSync } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { PatchbayError } from './errors';
+import { SEARCH_ATTRIBUTES } from '../workflows/searchAttributes';
 
 export interface DevServerOptions {
   binary: string;
@@ -70,6 +71,7 @@ export async function startDevServer(options: DevServerOptions): Promise<DevServ
   if (options.headless) args.push('--headless');
   // The worker that schedules an activity gets it back in the same response: no poll round trip per step.
   args.push('--dynamic-config-value', 'system.enableActivityEagerExecution=true');
+  for (const [name, type] of SEARCH_ATTRIBUTES) args.push('--search-attribute', `${name}=${type}`);
   const log = openSync(path.join(dir, `server-${port}.log`), 'a');
   const child: ChildProcess = spawn(options.binary, args, { stdio: ['ignore', log, log] });
   let exited: string | undefined;

@@ -1,6 +1,7 @@
 // Builds the Patchbay worker: all workflows and activities on one task queue.
+import { Client, Connection } from '@temporalio/client';
 import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
-import { createActivities } from '../activities';
+import { createActivities, type Activities } from '../activities';
 import { LABEL } from '../record/identity';
 import { dockerForHost } from '../runtime/dockerClient';
 import type { TemporalConfig } from '../lib/config';
@@ -11,29 +12,44 @@ export interface WorkerSetup {
   workflowBundlePath?: string;
   /** Marks every container this worker creates (tests: so leftovers can be found). */
   testRun?: string;
+  /** Replaces some activities (the engine benchmark's in-process fake runtime). */
+  activities?: Partial<Activities>;
 }
 
 export async function createWorker(
   setup: WorkerSetup,
-): Promise<{ worker: Worker; connection: NativeConnection }> {
+): Promise<{ worker: Worker; connection: { close(): Promise<void> } }> {
   const { address, tls, apiKey } = setup.config.connection;
-  const connection = await NativeConnection.connect({
+  const native = await NativeConnection.connect({
     address,
     tls,
     apiKey: typeof apiKey === 'function' ? apiKey() : apiKey,
   });
+  // Campaign activities talk to cloud workflows through a client of their own.
+  const clientConnection = Connection.lazy(setup.config.connection);
+  const client = new Client({ connection: clientConnection, namespace: setup.config.namespace });
   const options: WorkerOptions = {
-    connection,
+    connection: native,
     namespace: setup.config.namespace,
     taskQueue: setup.config.taskQueue,
-    activities: createActivities({
-      docker: dockerForHost,
-      extraLabels: setup.testRun ? { [LABEL.test]: setup.testRun } : undefined,
-    }),
+    activities: {
+      ...createActivities({
+        docker: dockerForHost,
+        extraLabels: setup.testRun ? { [LABEL.test]: setup.testRun } : undefined,
+        temporal: () => client,
+      }),
+      ...setup.activities,
+    },
     ...(setup.workflowBundlePath
       ? { workflowBundle: { codePath: setup.workflowBundlePath } }
       : { workflowsPath: require.resolve('../workflows') }),
   };
   const worker = await Worker.create(options);
+  const connection = {
+    async close() {
+      await clientConnection.close();
+      await native.close();
+    },
+  };
   return { worker, connection };
 }

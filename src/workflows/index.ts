@@ -3,3 +3,5 @@ export { cloudWorkflow } from './cloud';
 export { changeWorkflow } from './change';
 export { serviceRolloutWorkflow } from './serviceRollout';
 export { serviceRevertWorkflow } from './serviceRevert';
+export { campaignWorkflow } from './campaign';
+export { campaignCloudWorkflow } from './campaignCloud';

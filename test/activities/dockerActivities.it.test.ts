@@ -1,7 +1,7 @@
 // Activities against the real Docker engine and real containers: idempotency (a retry after a crash
 // finds what the first attempt did), health gates on real HTTP endpoints, bake watching, restore.
 import { MockActivityEnvironment } from '@temporalio/testing';
-import { createActivities } from '../../src/activities';
+import { createDockerActivities } from '../../src/activities/dockerActivities';
 import type { InstanceRef } from '../../src/activities/types';
 import { LABEL, activeContainerName, retiredContainerName } from '../../src/record/identity';
 import { CloudRecordSchema, type ServiceSpec } from '../../src/record/schema';
@@ -19,7 +19,10 @@ import { testEnv } from '../support/env';
 
 jest.setTimeout(60_000);
 
-const activities = createActivities({ docker: dockerForHost, extraLabels: { [LABEL.test]: testEnv('run') } });
+const activities = createDockerActivities({
+  docker: dockerForHost,
+  extraLabels: { [LABEL.test]: testEnv('run') },
+});
 const cloud = cloudName('act');
 const PORT = 18601;
 const spec = (image: string, timeout = '5s'): ServiceSpec =>

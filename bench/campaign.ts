@@ -1,0 +1,195 @@
+// npm run bench:campaign — fleet campaigns, measured.
+//   (a) real: N clouds (default 50) x 2 instances of the fixture service on the local Docker engine,
+//       concurrency 10: clouds patched per minute and the campaign's wall time beside the sum of the
+//       per-cloud patch times (what one-after-another would take).
+//   (b) engine only: the same workflows with an in-process fake runtime (no containers), 1,000 and
+//       10,000 clouds: clouds per second, peak memory of the process (worker + client), and the
+//       largest history (events) of any workflow.
+// Args: --real N (0 skips), --engine 1000,10000 (empty skips), --concurrency N (engine).
+import type Docker from 'dockerode';
+import { CampaignSpecSchema } from '../src/campaign/spec';
+import { CampaignClient } from '../src/client/campaignClient';
+import type { PatchbayClient } from '../src/client/patchbayClient';
+import { CloudRecordSchema, type CloudRecord } from '../src/record/schema';
+import { dockerClient } from '../src/runtime/dockerClient';
+import type { CampaignProgress } from '../src/workflows/campaignTypes';
+import { createFakeRuntimeActivities } from '../test/support/fakeRuntime';
+import { startBenchStack } from './stack';
+
+const arg = (name: string, fallback: string) => {
+  const i = process.argv.indexOf(`--${name}`);
+  return i > 0 ? (process.argv[i + 1] ?? fallback) : fallback;
+};
+const REAL = Number(arg('real', '50'));
+const ENGINE = arg('engine', '1000,10000').split(',').filter(Boolean).map(Number);
+const ENGINE_CONCURRENCY = Number(arg('concurrency', '100'));
+const docker: Docker = dockerClient('unix:///var/run/docker.sock');
+const settle = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+function record(cloud: string, image: string, ports: number[]): CloudRecord {
+  return CloudRecordSchema.parse({
+    apiVersion: 'patchbay/v1',
+    kind: 'Cloud',
+    metadata: { name: cloud, labels: { fleet: 'bench' } },
+    spec: {
+      runtime: { docker: { hosts: [{ name: 'local' }] } },
+      services: [
+        {
+          name: 'api',
+          image,
+          instances: ports.map((port) => ({ host: 'local', port })),
+          env: { PORT: '{{port}}' },
+          health: { http: { path: '/health' }, timeout: '30s', interval: '100ms' },
+          upgrade: { maxUnavailable: 1, bake: '0s' },
+          stopGracePeriod: '2s',
+        },
+      ],
+    },
+  });
+}
+
+/** Applies every record, `parallel` at a time, and waits for each to be applied. */
+async function deployAll(client: PatchbayClient, records: CloudRecord[], parallel: number): Promise<void> {
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: parallel }, async () => {
+      while (next < records.length) {
+        const r = records[next++]!;
+        const result = await client.waitForChange(
+          r.metadata.name,
+          await client.apply(r, { message: 'deploy', author: 'bench' }),
+        );
+        if (result.outcome !== 'applied') throw new Error(`deploy ${r.metadata.name}: ${result.reason}`);
+      }
+    }),
+  );
+}
+
+async function runCampaign(
+  client: PatchbayClient,
+  name: string,
+  clouds: string[],
+  image: string,
+  concurrency: number,
+): Promise<{ seconds: number; progress: CampaignProgress; peakRss: number }> {
+  const campaigns = new CampaignClient(client);
+  const spec = CampaignSpecSchema.parse({
+    apiVersion: 'patchbay/v1',
+    kind: 'Campaign',
+    metadata: { name },
+    spec: {
+      clouds: { names: clouds },
+      service: 'api',
+      image,
+      waves: [{ size: 1 }, { size: '10%' }, { size: 'rest' }],
+      concurrency,
+    },
+  });
+  let peakRss = process.memoryUsage().rss;
+  const t0 = Date.now();
+  await campaigns.start(spec, 'bench');
+  let progress: CampaignProgress;
+  for (;;) {
+    peakRss = Math.max(peakRss, process.memoryUsage().rss);
+    progress = await campaigns.progress(name);
+    if (['completed', 'halted', 'aborted'].includes(progress.phase)) break;
+    await settle(500);
+  }
+  return { seconds: (Date.now() - t0) / 1000, progress, peakRss };
+}
+
+async function removeFleet(): Promise<void> {
+  for (const c of await docker.listContainers({
+    all: true,
+    filters: { label: ['io.patchbay.bench-fleet=1'] },
+  }))
+    await docker.getContainer(c.Id).remove({ force: true });
+  for (const c of await docker.listContainers({ all: true })) {
+    if ((c.Labels['io.patchbay.cloud'] ?? '').startsWith('bfleet-'))
+      await docker.getContainer(c.Id).remove({ force: true });
+  }
+}
+
+async function real(n: number): Promise<void> {
+  await removeFleet();
+  const stack = await startBenchStack(17950, 'bench-campaign');
+  try {
+    const names = Array.from({ length: n }, (_, i) => `bfleet-${String(i + 1).padStart(3, '0')}`);
+    const records = names.map((c, i) => record(c, 'patchbay/fixture:v1', [19000 + 2 * i, 19001 + 2 * i]));
+    const t0 = Date.now();
+    await deployAll(stack.client, records, 5);
+    const deployS = (Date.now() - t0) / 1000;
+    const { seconds, progress } = await runCampaign(
+      stack.client,
+      `bench-real-${Date.now()}`,
+      names,
+      'patchbay/fixture:v2',
+      10,
+    );
+    // The time each cloud's own patch took (its revision, accepted -> finished), summed.
+    let sum = 0;
+    for (const c of names) {
+      const state = await stack.client.requireCloud(c);
+      const r = state.revisions.find((x) => x.author.startsWith('campaign:'));
+      if (r?.finishedAt) sum += (Date.parse(r.finishedAt) - Date.parse(r.createdAt)) / 1000;
+    }
+    console.log(
+      `(a) real: ${n} clouds x 2 instances of the fixture service on the local Docker, concurrency 10 (deploy took ${deployS.toFixed(1)} s)`,
+    );
+    console.log(
+      `    campaign ${seconds.toFixed(1)} s, ${((n / seconds) * 60).toFixed(1)} clouds/min, ${JSON.stringify(progress.totals)}; ` +
+        `sum of per-cloud patch times ${sum.toFixed(1)} s -> ${(sum / seconds).toFixed(2)}x faster than one after another`,
+    );
+  } finally {
+    await stack.stop();
+    await removeFleet();
+  }
+}
+
+async function engine(n: number): Promise<void> {
+  const fake = createFakeRuntimeActivities();
+  const stack = await startBenchStack(17960 + (n % 7), `bench-engine-${n}`, fake.activities);
+  try {
+    const names = Array.from({ length: n }, (_, i) => `efleet-${n}-${String(i + 1).padStart(5, '0')}`);
+    const t0 = Date.now();
+    await deployAll(
+      stack.client,
+      names.map((c) => record(c, 'patchbay/fixture:v1', [20000])),
+      50,
+    );
+    const deployS = (Date.now() - t0) / 1000;
+    const { seconds, progress, peakRss } = await runCampaign(
+      stack.client,
+      `bench-engine-${n}`,
+      names,
+      'patchbay/fixture:v2',
+      ENGINE_CONCURRENCY,
+    );
+    let largest = { id: '', events: 0 };
+    for await (const wf of stack.client.client.workflow.list()) {
+      if ((wf.historyLength ?? 0) > largest.events) largest = { id: wf.workflowId, events: wf.historyLength };
+    }
+    console.log(
+      `(b) engine only (in-process fake runtime), ${n} clouds, concurrency ${ENGINE_CONCURRENCY} (deploying them took ${deployS.toFixed(1)} s, ${(n / deployS).toFixed(1)} clouds/s)`,
+    );
+    console.log(
+      `    campaign ${seconds.toFixed(1)} s, ${(n / seconds).toFixed(1)} clouds/s, ${JSON.stringify(progress.totals)}, continued as new ${progress.runs}x; ` +
+        `peak RSS ${(peakRss / 2 ** 20).toFixed(0)} MiB; largest history ${largest.events} events (${largest.id})`,
+    );
+  } finally {
+    await stack.stop();
+  }
+}
+
+async function main(): Promise<void> {
+  if (REAL > 0) await real(REAL);
+  for (const n of ENGINE) await engine(n);
+}
+
+main().then(
+  () => process.exit(0),
+  (error) => {
+    console.error(error);
+    process.exit(1);
+  },
+);
