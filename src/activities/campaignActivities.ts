@@ -1,7 +1,7 @@
 // What a campaign does to each cloud, through the cloud's own documented updates and queries (the
 // per-cloud patch path, not a second implementation of it). Idempotent: a retried submit finds the
 // revision it already made (by author and message) instead of making another.
-import { heartbeat, sleep } from '@temporalio/activity';
+import { heartbeat } from '@temporalio/activity';
 import { ApplicationFailure, type Client } from '@temporalio/client';
 import { WorkflowUpdateFailedError } from '@temporalio/client';
 import { withImage } from '../record/withImage';
@@ -145,22 +145,21 @@ export function createCampaignActivities(deps: CampaignActivityDeps) {
       }
     },
 
-    /** Waits (heartbeating) until the cloud has recorded the outcome of a revision. */
-    async awaitCloudChange(input: { cloud: string; revision: number }): Promise<AwaitResult> {
-      const client = deps.temporal();
-      for (;;) {
-        const state = await cloudState(client, input.cloud);
-        const revision = state?.revisions.find((r) => r.number === input.revision);
-        if (!revision)
-          throw ApplicationFailure.nonRetryable(
-            `cloud "${input.cloud}" has no revision ${input.revision}`,
-            'NOT_FOUND',
-          );
-        if (revision.outcome !== 'in-progress' && state?.active?.revision !== input.revision)
-          return { outcome: revision.outcome, reason: revision.reason };
-        heartbeat(revision.outcome);
-        await sleep(500);
-      }
+    /**
+     * The outcome of a revision once the cloud has recorded it, else null. Short on purpose: a
+     * campaign waits between calls in the workflow (a timer), never in an activity, so hundreds of
+     * clouds in flight do not fill the worker's activity slots that their own changes need.
+     */
+    async cloudChangeOutcome(input: { cloud: string; revision: number }): Promise<AwaitResult | null> {
+      const state = await cloudState(deps.temporal(), input.cloud);
+      const revision = state?.revisions.find((r) => r.number === input.revision);
+      if (!revision)
+        throw ApplicationFailure.nonRetryable(
+          `cloud "${input.cloud}" has no revision ${input.revision}`,
+          'NOT_FOUND',
+        );
+      if (revision.outcome === 'in-progress' || state?.active?.revision === input.revision) return null;
+      return { outcome: revision.outcome, reason: revision.reason };
     },
   };
 }

@@ -11,11 +11,8 @@ const submit = proxyActivities<Activities>({
   startToCloseTimeout: '30s',
   retry: { initialInterval: '1s', maximumInterval: '10s', maximumAttempts: 10 },
 });
-const waiting = proxyActivities<Activities>({
-  startToCloseTimeout: '6h',
-  heartbeatTimeout: '30s',
-  retry: { initialInterval: '1s', maximumInterval: '10s' },
-});
+/** Between looks at the cloud: quick at first (most patches take seconds), then every 15 s at most. */
+const POLL = { firstMs: 500, factor: 1.5, maxMs: 15_000 };
 
 export type CampaignCloudInput = {
   campaignId: string;
@@ -50,7 +47,11 @@ export async function campaignCloudWorkflow(input: CampaignCloudInput): Promise<
         }
         return { cloud, status: 'skipped-busy', reason: `busy: ${sent.reason}`, attempts };
       case 'accepted': {
-        const done = await waiting.awaitCloudChange({ cloud, revision: sent.revision });
+        let done = await submit.cloudChangeOutcome({ cloud, revision: sent.revision });
+        for (let wait = POLL.firstMs; !done; wait = Math.min(POLL.maxMs, wait * POLL.factor)) {
+          await sleep(wait);
+          done = await submit.cloudChangeOutcome({ cloud, revision: sent.revision });
+        }
         const base = {
           cloud,
           revision: sent.revision,
