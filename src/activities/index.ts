@@ -2,6 +2,7 @@
 import { createCampaignActivities, type CampaignActivityDeps } from './campaignActivities';
 import { createDockerActivities, type ActivityDeps } from './dockerActivities';
 import { createJobActivities } from './jobActivities';
+import { createKubernetesActivities } from './kubernetesActivities';
 import { createLbActivities } from './lbActivities';
 
 export type { ActivityDeps } from './dockerActivities';
@@ -12,6 +13,7 @@ export function createActivities(deps: ActivityDeps & CampaignActivityDeps) {
     ...createJobActivities(deps),
     ...createLbActivities(),
     ...createCampaignActivities(deps),
+    ...createKubernetesActivities({ extraLabels: deps.extraLabels }),
   };
 }
 

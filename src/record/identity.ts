@@ -107,3 +107,9 @@ export function renderTemplate(template: string, service: ServiceSpec, instance:
     Object.hasOwn(values, key) ? (values[key] as string) : whole,
   );
 }
+
+/** The spec hash of a Kubernetes service: everything that goes into its Deployment. */
+export function kubernetesSpecHash(service: ServiceSpec): string {
+  const { jobs: _jobs, dependsOn: _dependsOn, ...deployed } = service;
+  return fnv1a64(canonicalJson(deployed));
+}

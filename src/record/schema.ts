@@ -42,11 +42,34 @@ export const DockerHost = z
   })
   .strict();
 
-export const Runtime = z
+/** A Kubernetes cluster and namespace: each service is a Deployment (plus a Service) there. */
+export const KubernetesRuntime = z
   .object({
-    docker: z.object({ hosts: z.array(DockerHost).min(1) }).strict(),
+    /** Path of the kubeconfig file (default: $KUBECONFIG, then ~/.kube/config), read by the worker. */
+    kubeconfig: z.string().min(1).optional(),
+    /** Context in the kubeconfig (default: its current-context). */
+    context: z.string().min(1).optional(),
+    namespace: dnsLabel,
   })
   .strict();
+
+/**
+ * Where the cloud runs: Docker hosts, or a Kubernetes namespace. Normalised so that `docker.hosts`
+ * is always there (empty for Kubernetes): code that walks hosts needs no runtime check.
+ */
+export const Runtime = z
+  .object({
+    docker: z
+      .object({ hosts: z.array(DockerHost) })
+      .strict()
+      .optional(),
+    kubernetes: KubernetesRuntime.optional(),
+  })
+  .strict()
+  .refine((r) => (r.kubernetes ? !r.docker?.hosts.length : (r.docker?.hosts.length ?? 0) > 0), {
+    message: 'give either docker.hosts (at least one) or kubernetes, not both',
+  })
+  .transform((r) => ({ docker: { hosts: r.docker?.hosts ?? [] }, kubernetes: r.kubernetes }));
 
 /** Which load-balancer server fronts an instance: drained before it stops, enabled once healthy. */
 export const InstanceLb = z
@@ -127,6 +150,8 @@ export const UpgradePolicy = z
   .object({
     strategy: z.literal('rolling').default('rolling'),
     maxUnavailable: z.number().int().min(1).default(1),
+    /** Kubernetes only: extra pods a rolling update may start above the replica count. */
+    maxSurge: z.number().int().min(0).default(1),
     /** How long a replaced instance must stay healthy and running before the next batch. */
     bake: Duration.default(0),
     /** rollback: compensate automatically; pause: wait for an operator to choose. */
@@ -147,7 +172,12 @@ export const Service = z
     name: dnsLabel,
     image: z.string().min(1),
     dependsOn: z.array(dnsLabel).default([]),
-    instances: z.array(Instance).min(1),
+    /** Docker: where each instance runs (host and port). Kubernetes: leave out, give replicas and port. */
+    instances: z.array(Instance).default([]),
+    /** Kubernetes: pods of the Deployment. */
+    replicas: z.number().int().min(1).optional(),
+    /** Kubernetes: the port the container serves (and its readiness probe asks) on. */
+    port: z.number().int().min(1).max(65535).optional(),
     /** Plain settings; "{{port}}", "{{host}}", "{{instance}}" and "{{service}}" are filled in per instance. */
     env: z.record(z.string(), z.string()).default({}),
     /** Secrets by reference only: env:NAME or file:/path, resolved by the activity that starts the container. */
@@ -158,6 +188,7 @@ export const Service = z
     upgrade: UpgradePolicy.default({
       strategy: 'rolling',
       maxUnavailable: 1,
+      maxSurge: 1,
       bake: 0,
       onFailure: 'rollback',
     }),
@@ -200,3 +231,4 @@ export type HealthCheckSpec = z.output<typeof HealthCheck>;
 export type JobSpec = z.output<typeof Job>;
 export type LoadBalancerSpec = z.output<typeof LoadBalancer>;
 export type InstanceLbSpec = z.output<typeof InstanceLb>;
+export type KubernetesRuntimeSpec = z.output<typeof KubernetesRuntime>;

@@ -110,7 +110,7 @@ export function checkRecordSemantics(record: CloudRecord): RecordIssue[] {
     }
 
     const { maxUnavailable } = service.upgrade;
-    if (maxUnavailable > service.instances.length) {
+    if (service.instances.length > 0 && maxUnavailable > service.instances.length) {
       issues.push(
         issue(
           at('upgrade', 'maxUnavailable'),
@@ -155,6 +155,80 @@ export function checkRecordSemantics(record: CloudRecord): RecordIssue[] {
 
   issues.push(...dependencyCycles(services));
   issues.push(...loadBalancerAndJobIssues(record, hostIndex));
+  issues.push(...runtimeIssues(record));
+  return issues;
+}
+
+/** What each runtime needs of a service: Docker places instances on hosts, Kubernetes places pods. */
+function runtimeIssues(record: CloudRecord): RecordIssue[] {
+  const issues: RecordIssue[] = [];
+  const kubernetes = record.spec.runtime.kubernetes;
+  record.spec.services.forEach((service, s) => {
+    const at = (...rest: PathSegment[]): PathSegment[] => ['spec', 'services', s, ...rest];
+    if (kubernetes) {
+      if (service.instances.length > 0)
+        issues.push(
+          issue(
+            at('instances'),
+            service.instances,
+            'a Kubernetes service lists no instances: give replicas and port (the Deployment places the pods)',
+          ),
+        );
+      if (service.replicas === undefined)
+        issues.push(
+          issue(at('replicas'), undefined, 'missing required field "replicas" (a Kubernetes service)'),
+        );
+      if (service.port === undefined)
+        issues.push(issue(at('port'), undefined, 'missing required field "port" (a Kubernetes service)'));
+      if (service.replicas !== undefined && service.upgrade.maxUnavailable > service.replicas)
+        issues.push(
+          issue(
+            at('upgrade', 'maxUnavailable'),
+            service.upgrade.maxUnavailable,
+            `maxUnavailable exceeds the service's ${service.replicas} replicas`,
+          ),
+        );
+      if (service.volumes.length > 0)
+        issues.push(
+          issue(
+            at('volumes'),
+            service.volumes,
+            'volumes are for Docker hosts; on Kubernetes mount a volume through the cluster (not supported by Patchbay yet)',
+          ),
+        );
+      [...service.jobs.before, ...service.jobs.after].forEach((job) => {
+        if (job.host)
+          issues.push(
+            issue(
+              at('jobs'),
+              job.host,
+              `job "${job.name}" names a host; on Kubernetes jobs run as Jobs: leave host out`,
+            ),
+          );
+      });
+    } else {
+      if (service.instances.length === 0)
+        issues.push(
+          issue(at('instances'), [], 'a Docker service needs at least one instance (host and port)'),
+        );
+      if (service.replicas !== undefined || service.port !== undefined)
+        issues.push(
+          issue(
+            at(service.replicas !== undefined ? 'replicas' : 'port'),
+            service.replicas ?? service.port,
+            'replicas and port are for a Kubernetes runtime; a Docker service lists its instances (host and port)',
+          ),
+        );
+    }
+  });
+  if (kubernetes && record.spec.loadBalancers.length > 0)
+    issues.push(
+      issue(
+        ['spec', 'loadBalancers'],
+        record.spec.loadBalancers.map((lb) => lb.name),
+        'HAProxy drain is for Docker hosts; on Kubernetes the Service and readiness take pods in and out of rotation',
+      ),
+    );
   return issues;
 }
 

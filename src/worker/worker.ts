@@ -29,6 +29,9 @@ export async function createWorker(
   const clientConnection = Connection.lazy(setup.config.connection);
   const client = new Client({ connection: clientConnection, namespace: setup.config.namespace });
   const options: WorkerOptions = {
+    // Bounded: a fleet has thousands of cloud workflows; the worker keeps the busiest in memory and
+    // replays the others when they wake (measured in BENCHMARKS.md, bench:campaign).
+    maxCachedWorkflows: Number(process.env.PATCHBAY_MAX_CACHED_WORKFLOWS || 500),
     connection: native,
     namespace: setup.config.namespace,
     taskQueue: setup.config.taskQueue,

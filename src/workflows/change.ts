@@ -79,6 +79,7 @@ export async function changeWorkflow(raw: ChangeInput): Promise<ChangeResult> {
             previous,
             hosts,
             loadBalancers,
+            kubernetes: input.to.spec.runtime.kubernetes,
           },
         ],
       });
@@ -121,8 +122,11 @@ export async function changeWorkflow(raw: ChangeInput): Promise<ChangeResult> {
     });
   // Preflight every service of the revision before any is touched: a missing image, a dead host or
   // an unknown load-balancer server must refuse the whole revision, not half of it.
+  const kubernetes = input.to.spec.runtime.kubernetes;
   const preflight = await Promise.allSettled([
-    ...toServices.map((service) => quick.preflightService({ cloud, service, hosts })),
+    ...(kubernetes
+      ? [quick.k8sPreflight({ cloud, runtime: kubernetes, services: toServices })]
+      : toServices.map((service) => quick.preflightService({ cloud, service, hosts }))),
     ...(lbTargets.length > 0 ? [quick.lbCheck(lbTargets)] : []),
   ]);
   const problems = preflight.flatMap((p) => (p.status === 'rejected' ? [failureMessage(p.reason)] : []));

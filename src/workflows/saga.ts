@@ -4,7 +4,12 @@ import { log } from '@temporalio/workflow';
 import { quick, stopping, watching } from './activityProxies';
 import { failureMessage } from './failures';
 import type { OperatorGate } from './operatorGate';
-import type { CompensationStep, InstancePhase } from './types';
+import {
+  isKubernetesStep,
+  type CompensationStep,
+  type InstancePhase,
+  type KubernetesCompensation,
+} from './types';
 
 export interface UnwindResult {
   complete: boolean;
@@ -19,6 +24,11 @@ export async function unwind(
   report: (instance: string, phase: InstancePhase, detail?: string) => void,
 ): Promise<UnwindResult> {
   for (const step of [...steps].reverse()) {
+    if (isKubernetesStep(step)) {
+      const done = await unwindKubernetes(step, gate, report);
+      if (!done.complete) return done;
+      continue;
+    }
     const instance = step.ref.instance;
     for (;;) {
       try {
@@ -52,11 +62,46 @@ export async function unwind(
   return { complete: true };
 }
 
-/** Removes the kept old containers once the whole change has succeeded. */
+/** Kubernetes: put the Deployment's previous spec back (or delete it if it is new) and wait for it. */
+async function unwindKubernetes(
+  step: KubernetesCompensation,
+  gate: OperatorGate,
+  report: (instance: string, phase: InstancePhase, detail?: string) => void,
+): Promise<UnwindResult> {
+  const k = step.kubernetes;
+  const id = `deployment/${k.service}`;
+  for (;;) {
+    try {
+      report(id, 'rolling-back');
+      const restored = await quick.k8sRestore(k);
+      if (restored.generation !== null && k.previous) {
+        await watching(k.previous.health.timeout).k8sWaitRollout({
+          runtime: k.runtime,
+          cloud: k.cloud,
+          service: k.service,
+          generation: restored.generation,
+          timeoutMs: k.previous.health.timeout,
+        });
+      }
+      report(id, 'rolled-back', restored.generation === null ? 'removed' : 'previous spec restored');
+      return { complete: true };
+    } catch (error) {
+      const reason = `compensation of ${k.service} (Deployment) failed: ${failureMessage(error)}`;
+      log.error(reason);
+      report(id, 'failed', reason);
+      const action = await gate.waitForDecision('compensation-failed', reason, ['retry', 'abandon']);
+      if (action === 'abandon') return { complete: false, reason };
+    }
+  }
+}
+
+/** Removes the kept old containers once the whole change has succeeded (Kubernetes keeps nothing). */
 export async function commit(steps: CompensationStep[]): Promise<void> {
   await Promise.all(
-    steps
-      .filter((s) => s.retiredName !== null)
-      .map((s) => quick.commitInstance({ ref: s.ref, retiredName: s.retiredName as string })),
+    steps.flatMap((s) =>
+      !isKubernetesStep(s) && s.retiredName !== null
+        ? [quick.commitInstance({ ref: s.ref, retiredName: s.retiredName })]
+        : [],
+    ),
   );
 }

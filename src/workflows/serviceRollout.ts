@@ -15,9 +15,10 @@ import { failureMessage } from './failures';
 import { serviceProgressQuery } from './messages';
 import { installOperatorGate } from './operatorGate';
 import { unwind } from './saga';
+import { kubernetesRollout } from './kubernetesRollout';
 import { classify, diffService, nothingExists } from './classify';
 import type {
-  CompensationStep,
+  InstanceCompensation,
   InstancePhase,
   ServiceProgress,
   ServiceResult,
@@ -51,6 +52,8 @@ export async function serviceRolloutWorkflow(raw: ServiceRolloutInput): Promise<
       entry.detail = detail;
     } else progress.instances.push({ instance, phase, detail });
   };
+  if (input.kubernetes)
+    return kubernetesRollout({ ...input, kubernetes: input.kubernetes }, progress, report, gate);
   const hostByName = new Map(input.hosts.map((h) => [h.name, h]));
   const balancers = new Map(input.loadBalancers.map((lb) => [lb.name, lb]));
   /** The HAProxy server that fronts an instance, if the record says one does. */
@@ -88,7 +91,7 @@ export async function serviceRolloutWorkflow(raw: ServiceRolloutInput): Promise<
 
   const result = (
     status: ServiceResult['status'],
-    steps: CompensationStep[],
+    steps: InstanceCompensation[],
     reason?: string,
   ): ServiceResult => ({
     service,
@@ -138,7 +141,7 @@ export async function serviceRolloutWorkflow(raw: ServiceRolloutInput): Promise<
   for (const gone of obsolete) report(gone.instance, 'pending', 'not in the record any more');
 
   // The way back for an instance: its kept container, or its previous spec if that container is gone.
-  const previousOf = (id: string): CompensationStep['previous'] => {
+  const previousOf = (id: string): InstanceCompensation['previous'] => {
     const before = previous?.instances.find((p) => instanceId(p) === id);
     const active = observed.active[id];
     return previous && before && active
@@ -146,7 +149,7 @@ export async function serviceRolloutWorkflow(raw: ServiceRolloutInput): Promise<
       : null;
   };
 
-  const steps: CompensationStep[] = [];
+  const steps: InstanceCompensation[] = [];
   const replaceOne = async (instance: InstanceSpec, spec: ServiceSpec): Promise<void> => {
     const ref = refOf(instance);
     const active = observed.active[ref.instance];

@@ -3,6 +3,7 @@ import type {
   DockerHostSpec,
   CloudRecord,
   InstanceSpec,
+  KubernetesRuntimeSpec,
   LoadBalancerSpec,
   ServiceSpec,
 } from '../record/schema';
@@ -44,13 +45,33 @@ export interface CloudState {
 }
 
 /** One instance replaced (or removed) by a change, and how to put it back. */
-export interface CompensationStep {
+/** Docker: how to put one replaced instance back. */
+export interface InstanceCompensation {
   ref: InstanceRef;
   port: number;
   retiredName: string | null;
   previous: { service: ServiceSpec; instance: InstanceSpec; revision: number } | null;
   /** The load-balancer server drained for this instance: put back once the instance is restored. */
   lb?: LbTarget | null;
+}
+
+/** Kubernetes: how to put a service's Deployment back (its previous spec, or none: delete it). */
+export interface KubernetesCompensation {
+  kubernetes: {
+    runtime: KubernetesRuntimeSpec;
+    cloud: string;
+    service: string;
+    /** The failed (or reverted) revision. */
+    revision: number;
+    previous: ServiceSpec | null;
+    previousRevision: number | null;
+  };
+}
+
+export type CompensationStep = InstanceCompensation | KubernetesCompensation;
+
+export function isKubernetesStep(step: CompensationStep): step is KubernetesCompensation {
+  return 'kubernetes' in step;
 }
 
 export type InstancePhase =
@@ -101,6 +122,8 @@ export interface ServiceRolloutInput {
   previous: ServiceSpec | null;
   hosts: DockerHostSpec[];
   loadBalancers: LoadBalancerSpec[];
+  /** Set when the cloud runs on Kubernetes: the service is a Deployment there. */
+  kubernetes?: KubernetesRuntimeSpec;
 }
 
 export interface ServiceRevertInput {
@@ -147,3 +170,5 @@ export interface OperatorBlock {
 }
 
 export type OperatorAction = 'rollback' | 'retry' | 'abandon';
+
+export type JobResultList = JobResult[];

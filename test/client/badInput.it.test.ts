@@ -59,7 +59,7 @@ const semanticCases: Array<[string, (r: ReturnType<typeof record>) => void, RegE
     (r) => (r.spec.services[0]!.dependsOn = ['api']),
     /cycle.*(db -> api -> db|api -> db -> api)/,
   ],
-  ['two instances on one host:port', (r) => (r.spec.services[1]!.instances[1]!.port = 18501), /18501/],
+  ['two instances on one host:port', (r) => (r.spec.services[1]!.instances![1]!.port = 18501), /18501/],
   [
     'image without tag or digest',
     (r) => (r.spec.services[1]!.image = 'patchbay/fixture'),
@@ -67,13 +67,13 @@ const semanticCases: Array<[string, (r: ReturnType<typeof record>) => void, RegE
   ],
   [
     'schema: wrong type',
-    (r) => ((r.spec.services[1]!.instances[0] as { port: unknown }).port = 'eighty'),
+    (r) => ((r.spec.services[1]!.instances![0] as { port: unknown }).port = 'eighty'),
     /spec\.services\[1\]\.instances\[0\]\.port/,
   ],
   [
     'schema: unknown field',
-    (r) => ((r.spec.services[1] as Record<string, unknown>).replicas = 3),
-    /replicas/,
+    (r) => ((r.spec.services[1] as Record<string, unknown>).replicaCount = 3),
+    /replicaCount/,
   ],
 ];
 
@@ -118,8 +118,8 @@ test('unknown image: preflight refuses the revision, exit 1, nothing touched', a
 
 test('unreachable host: preflight refuses the revision, exit 1, nothing touched', async () => {
   const r = record(FIXTURE.v2);
-  r.spec.runtime.docker.hosts.push({ name: 'ctl2', endpoint: 'unix:///run/nosuch/docker.sock' });
-  r.spec.services[1]!.instances.push({ host: 'ctl2', port: 18513 });
+  r.spec.runtime.docker!.hosts.push({ name: 'ctl2', endpoint: 'unix:///run/nosuch/docker.sock' });
+  r.spec.services[1]!.instances!.push({ host: 'ctl2', port: 18513 });
   const out = await expectUntouched(() => runCli(['apply', writeRecord(r), '--json'], QUEUE));
   expect(out.code).toBe(1);
   expect(JSON.parse(out.stdout).reason).toMatch(

@@ -23,7 +23,7 @@ function spec(extra: Partial<ServiceSpec> = {}): ServiceSpec {
     secretEnv: { DB_PASSWORD: 'env:DB_PASSWORD' },
     volumes: [],
     health: { http: { path: '/health', expectStatus: 200 }, timeout: 30_000, interval: 500 },
-    upgrade: { strategy: 'rolling', maxUnavailable: 1, bake: 0, onFailure: 'rollback' },
+    upgrade: { strategy: 'rolling', maxUnavailable: 1, maxSurge: 1, bake: 0, onFailure: 'rollback' },
     stopGracePeriod: 10_000,
     jobs: { before: [], after: [] },
     ...extra,
@@ -101,7 +101,7 @@ describe('hashing', () => {
     const base = instanceSpecHash(spec(), instance);
     const tuned = spec({
       health: { http: { path: '/ready', expectStatus: 204 }, timeout: 5_000, interval: 100 },
-      upgrade: { strategy: 'rolling', maxUnavailable: 2, bake: 9_000, onFailure: 'pause' },
+      upgrade: { strategy: 'rolling', maxUnavailable: 2, maxSurge: 0, bake: 9_000, onFailure: 'pause' },
       stopGracePeriod: 1_000,
     });
     expect(instanceSpecHash(tuned, instance)).toBe(base);

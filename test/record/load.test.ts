@@ -74,6 +74,7 @@ describe('loadRecordFile', () => {
     expect(api?.upgrade).toEqual({
       strategy: 'rolling',
       maxUnavailable: 1,
+      maxSurge: 1,
       bake: 2_000,
       onFailure: 'rollback',
     });
@@ -90,7 +91,7 @@ describe('loadRecordFile', () => {
       secretEnv: {},
       volumes: [],
       health: { http: { path: '/', expectStatus: 200 }, timeout: 60_000, interval: 1_000 },
-      upgrade: { strategy: 'rolling', maxUnavailable: 1, bake: 0, onFailure: 'rollback' },
+      upgrade: { strategy: 'rolling', maxUnavailable: 1, maxSurge: 1, bake: 0, onFailure: 'rollback' },
       stopGracePeriod: 10_000,
       jobs: { before: [], after: [] },
     });
@@ -208,11 +209,11 @@ describe('parseRecordText: where a problem is', () => {
   });
 
   test('an unknown field points at its line', () => {
-    const issues = issuesOf(withLine(12, '      image: patchbay/fixture:v1\n      replicas: 3'));
+    const issues = issuesOf(withLine(12, '      image: patchbay/fixture:v1\n      replicaCount: 3'));
     expect(issues).toEqual([
-      expect.objectContaining({ line: 13, path: 'spec.services[0].replicas', value: 3 }),
+      expect.objectContaining({ line: 13, path: 'spec.services[0].replicaCount', value: 3 }),
     ]);
-    expect(issues[0]?.message).toContain('unknown field "replicas"');
+    expect(issues[0]?.message).toContain('unknown field "replicaCount"');
   });
 
   test('a wrong nested value points at its key', () => {
@@ -308,7 +309,7 @@ describe('recordJsonSchema', () => {
   test('describes the input: durations as text or ms, defaulted fields optional', () => {
     type Node = { properties: Record<string, Node>; items: Node; required?: string[]; anyOf?: unknown[] };
     const service = (schema as unknown as Node).properties.spec!.properties.services!.items;
-    expect(service.required).toEqual(['name', 'image', 'instances', 'health']);
+    expect(service.required).toEqual(['name', 'image', 'health']);
     expect(service.properties.health?.properties.timeout?.anyOf).toEqual([
       expect.objectContaining({ type: 'integer' }),
       { type: 'string', pattern: '^\\d+(\\.\\d+)?(ms|s|m|h)$' },
@@ -318,8 +319,8 @@ describe('recordJsonSchema', () => {
   test('accepts examples/lab.yaml as written, and catches an unknown field', () => {
     const example = parse(readFileSync(EXAMPLE, 'utf8')) as { spec: { services: Record<string, unknown>[] } };
     expect(schemaErrors(schema, example)).toEqual([]);
-    (example.spec.services[0] as Record<string, unknown>).replicas = 3;
-    expect(schemaErrors(schema, example)).toEqual(['$.spec.services[0].replicas: not allowed']);
+    (example.spec.services[0] as Record<string, unknown>).replicaCount = 3;
+    expect(schemaErrors(schema, example)).toEqual(['$.spec.services[0].replicaCount: not allowed']);
   });
 
   test('schema/cloud-record.schema.json is up to date (npx tsx scripts/write-json-schema.ts)', () => {

@@ -88,7 +88,7 @@ describe('validateRecord: a valid record', () => {
 
 describe('validateRecord: schema problems', () => {
   test('wrong type: path, value as written and zod message', () => {
-    const issues = issuesOf((r) => ((svc(r, 1).instances[0] as { port: unknown }).port = 'eighty'));
+    const issues = issuesOf((r) => ((svc(r, 1).instances![0] as { port: unknown }).port = 'eighty'));
     expect(issues).toEqual([
       {
         path: 'spec.services[1].instances[0].port',
@@ -110,18 +110,18 @@ describe('validateRecord: schema problems', () => {
   });
 
   test('unknown field: named in the path, with the fields allowed there', () => {
-    const issues = issuesOf((r) => ((svc(r, 1) as Record<string, unknown>).replicas = 3));
+    const issues = issuesOf((r) => ((svc(r, 1) as Record<string, unknown>).replicaCount = 3));
     expect(issues).toHaveLength(1);
-    expect(issues[0]).toMatchObject({ path: 'spec.services[1].replicas', value: 3 });
+    expect(issues[0]).toMatchObject({ path: 'spec.services[1].replicaCount', value: 3 });
     expect(issues[0]?.message).toMatch(
-      /^unknown field "replicas"; allowed here: name, image, dependsOn, instances/,
+      /^unknown field "replicaCount"; allowed here: name, image, dependsOn, instances/,
     );
   });
 
   test('unknown field inside a defaulted object still lists the allowed fields', () => {
     const issues = issuesOf((r) => (svc(r, 0).upgrade = { maxUnavailable: 1, surge: 1 } as never));
     expect(issues[0]).toMatchObject({ path: 'spec.services[0].upgrade.surge', value: 1 });
-    expect(issues[0]?.message).toContain('allowed here: strategy, maxUnavailable, bake, onFailure');
+    expect(issues[0]?.message).toContain('allowed here: strategy, maxUnavailable, maxSurge, bake, onFailure');
   });
 
   test('missing required field', () => {
@@ -192,7 +192,7 @@ describe('checkRecordSemantics (through validateRecord)', () => {
   });
 
   test('duplicate host names', () => {
-    const issues = issuesOf((r) => r.spec.runtime.docker.hosts.push({ name: 'ctl1' }));
+    const issues = issuesOf((r) => r.spec.runtime.docker!.hosts.push({ name: 'ctl1' }));
     expect(issues).toEqual([
       {
         path: 'spec.runtime.docker.hosts[2].name',
@@ -257,7 +257,7 @@ describe('checkRecordSemantics (through validateRecord)', () => {
   });
 
   test('an instance on an undeclared host lists the declared hosts', () => {
-    const issues = issuesOf((r) => ((svc(r, 1).instances[0] as { host: string }).host = 'ctl9'));
+    const issues = issuesOf((r) => ((svc(r, 1).instances![0] as { host: string }).host = 'ctl9'));
     expect(issues).toEqual([
       {
         path: 'spec.services[1].instances[0].host',
@@ -268,7 +268,7 @@ describe('checkRecordSemantics (through validateRecord)', () => {
   });
 
   test('two instances of one service on one host:port', () => {
-    const issues = issuesOf((r) => svc(r, 1).instances.push({ host: 'ctl1', port: 18111 }));
+    const issues = issuesOf((r) => svc(r, 1).instances!.push({ host: 'ctl1', port: 18111 }));
     expect(issues).toEqual([
       {
         path: 'spec.services[1].instances[1].port',
@@ -308,7 +308,7 @@ describe('checkRecordSemantics (through validateRecord)', () => {
 
   test('upgrade.maxUnavailable greater than the number of instances', () => {
     const issues = issuesOf((r) => {
-      svc(r, 1).instances.push({ host: 'ctl1', port: 18112 });
+      svc(r, 1).instances!.push({ host: 'ctl1', port: 18112 });
       svc(r, 1).upgrade = { maxUnavailable: 3 };
     });
     expect(issues).toEqual([

@@ -122,7 +122,7 @@ test('a bad patch under load is rolled back, every server back in rotation, no r
 
 test('an unknown HAProxy server is refused by preflight; nothing is touched', async () => {
   const r = record(FIXTURE.v3);
-  r.spec.services[0]!.instances[2]!.lb!.server = 'nosuch';
+  r.spec.services[0]!.instances![2]!.lb!.server = 'nosuch';
   const out = await runCli(['apply', writeRecord(r), '--json'], QUEUE);
   expect(out.code).toBe(1);
   expect(JSON.parse(out.stdout).reason).toContain('has no server api/nosuch');

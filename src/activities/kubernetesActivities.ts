@@ -1,0 +1,379 @@
+// The Kubernetes implementation of the runtime boundary: a service is a Deployment (plus a Service
+// and, for secrets, a Secret); a patch changes the Deployment and lets its rolling update run with
+// the record's maxUnavailable/maxSurge; health is the rollout's status against the record's deadline;
+// compensation puts the previous spec back. One-off jobs are Kubernetes Jobs. Idempotent: a retried
+// apply finds its own revision on the Deployment; the previous spec lives in an annotation.
+import { Context } from '@temporalio/activity';
+import { ApplicationFailure } from '@temporalio/common';
+import type * as K8s from '@kubernetes/client-node';
+import { LABEL } from '../record/identity';
+import { Service, type JobSpec, type KubernetesRuntimeSpec, type ServiceSpec } from '../record/schema';
+import {
+  PREVIOUS_ANNOTATION,
+  SPEC_ANNOTATION,
+  apiStatus,
+  deploymentFor,
+  deploymentName,
+  kubeClients,
+  kubernetesSpecHash,
+  rolloutStatus,
+  secretName,
+  serviceObjectFor,
+  type KubeClients,
+  type RolloutStatus,
+} from '../runtime/kubernetes';
+import { resolveSecretEnv } from '../runtime/secrets';
+import type { JobResult } from './types';
+
+export interface KubernetesActivityDeps {
+  kube?: (runtime: KubernetesRuntimeSpec) => KubeClients;
+  /** Labels added to every object (tests: to find leftovers). */
+  extraLabels?: Record<string, string>;
+}
+
+export interface K8sTarget {
+  runtime: KubernetesRuntimeSpec;
+  cloud: string;
+  service: string;
+}
+
+export interface K8sObservation {
+  exists: boolean;
+  revision: number | null;
+  specHash: string | null;
+  spec: ServiceSpec | null;
+  status: RolloutStatus | null;
+}
+
+function nonRetryable(type: string, message: string, details?: unknown): ApplicationFailure {
+  return ApplicationFailure.create({ type, message, nonRetryable: true, details: details ? [details] : [] });
+}
+
+function reasonOf(error: unknown): string {
+  const body = (error as { body?: unknown }).body;
+  if (typeof body === 'string') {
+    try {
+      return (JSON.parse(body) as { message?: string }).message ?? body;
+    } catch {
+      return body;
+    }
+  }
+  if (body && typeof body === 'object' && 'message' in body)
+    return String((body as { message: unknown }).message);
+  return error instanceof Error ? error.message : String(error);
+}
+
+async function readOrNull<T>(read: () => Promise<T>): Promise<T | null> {
+  try {
+    return await read();
+  } catch (error) {
+    if (apiStatus(error) === 404) return null;
+    throw error;
+  }
+}
+
+export function createKubernetesActivities(deps: KubernetesActivityDeps = {}) {
+  const kube = deps.kube ?? kubeClients;
+  const extra = deps.extraLabels ?? {};
+  const ns = (t: { runtime: KubernetesRuntimeSpec }) => t.runtime.namespace;
+
+  const readDeployment = (c: KubeClients, t: K8sTarget) =>
+    readOrNull(() =>
+      c.apps.readNamespacedDeployment({ name: deploymentName(t.cloud, t.service), namespace: ns(t) }),
+    );
+
+  /** Creates or replaces an object, keeping its resourceVersion (optimistic concurrency). */
+  async function upsert<T extends { metadata?: K8s.V1ObjectMeta }>(
+    read: () => Promise<T | null>,
+    create: (body: T) => Promise<T>,
+    replace: (body: T) => Promise<T>,
+    body: T,
+  ): Promise<T> {
+    const found = await read();
+    if (!found) return create(body);
+    return replace({
+      ...body,
+      metadata: { ...body.metadata, resourceVersion: found.metadata?.resourceVersion },
+    });
+  }
+
+  async function applySpec(
+    t: K8sTarget,
+    service: ServiceSpec,
+    revision: number,
+    previous: ServiceSpec | null,
+  ): Promise<number> {
+    const c = kube(t.runtime);
+    const namespace = ns(t);
+    const secrets = resolveSecretEnv(service.secretEnv);
+    const keys = Object.keys(secrets);
+    if (keys.length) {
+      const name = secretName(t.cloud, service.name);
+      await upsert(
+        () => readOrNull(() => c.core.readNamespacedSecret({ name, namespace })),
+        (body) => c.core.createNamespacedSecret({ namespace, body }),
+        (body) => c.core.replaceNamespacedSecret({ name, namespace, body }),
+        { apiVersion: 'v1', kind: 'Secret', metadata: { name, labels: extra }, stringData: secrets },
+      );
+    }
+    const svc = serviceObjectFor(t.cloud, service);
+    svc.metadata!.labels = { ...svc.metadata!.labels, ...extra };
+    const name = deploymentName(t.cloud, service.name);
+    await upsert(
+      () => readOrNull(() => c.core.readNamespacedService({ name, namespace })),
+      (body) => c.core.createNamespacedService({ namespace, body }),
+      async (body) => {
+        // A Service's clusterIP is immutable: keep the one it has.
+        const found = await c.core.readNamespacedService({ name, namespace });
+        return c.core.replaceNamespacedService({
+          name,
+          namespace,
+          body: { ...body, spec: { ...body.spec, clusterIP: found.spec?.clusterIP } },
+        });
+      },
+      svc,
+    );
+    const deployment = deploymentFor(t.cloud, service, revision, {
+      previous,
+      testLabels: extra,
+      secretKeys: keys,
+    });
+    const written = await upsert(
+      () => readOrNull(() => c.apps.readNamespacedDeployment({ name, namespace })),
+      (body) => c.apps.createNamespacedDeployment({ namespace, body }),
+      (body) => c.apps.replaceNamespacedDeployment({ name, namespace, body }),
+      deployment,
+    );
+    return written.metadata?.generation ?? 1;
+  }
+
+  async function removeService(t: K8sTarget): Promise<void> {
+    const c = kube(t.runtime);
+    const namespace = ns(t);
+    const name = deploymentName(t.cloud, t.service);
+    await readOrNull(() =>
+      c.apps.deleteNamespacedDeployment({ name, namespace, propagationPolicy: 'Foreground' }),
+    );
+    await readOrNull(() => c.core.deleteNamespacedService({ name, namespace }));
+    await readOrNull(() =>
+      c.core.deleteNamespacedSecret({ name: secretName(t.cloud, t.service), namespace }),
+    );
+  }
+
+  return {
+    /** Before anything is touched: the API server answers, the namespace exists, we may manage Deployments. */
+    async k8sPreflight(input: { cloud: string; runtime: KubernetesRuntimeSpec; services: ServiceSpec[] }) {
+      const problems: string[] = [];
+      let c: KubeClients;
+      try {
+        c = kube(input.runtime);
+      } catch (error) {
+        throw nonRetryable(
+          'PREFLIGHT_FAILED',
+          `preflight failed, nothing was touched: cannot load kubeconfig ${input.runtime.kubeconfig ?? '(default)'}: ${reasonOf(error)}`,
+        );
+      }
+      const namespace = input.runtime.namespace;
+      const where = `${c.server}, namespace ${namespace}`;
+      try {
+        await c.apps.listNamespacedDeployment({ namespace, limit: 1 });
+        const found = await readOrNull(() => c.core.readNamespace({ name: namespace }));
+        if (!found) problems.push(`namespace "${namespace}" does not exist on ${c.server}; create it first`);
+      } catch (error) {
+        const status = apiStatus(error);
+        if (status === 401 || status === 403)
+          problems.push(
+            `forbidden (HTTP ${status}) on ${where}: the kubeconfig's user may not manage Deployments there (RBAC): ${reasonOf(error)}`,
+          );
+        else if (status === undefined)
+          problems.push(`the Kubernetes API server ${c.server} is unreachable: ${reasonOf(error)}`);
+        else
+          problems.push(`the Kubernetes API server ${c.server} answered HTTP ${status}: ${reasonOf(error)}`);
+      }
+      for (const service of input.services) {
+        try {
+          resolveSecretEnv(service.secretEnv);
+        } catch (error) {
+          problems.push((error as Error).message);
+        }
+      }
+      if (problems.length)
+        throw nonRetryable(
+          'PREFLIGHT_FAILED',
+          `preflight failed, nothing was touched: ${problems.join('; ')}`,
+          {
+            problems,
+          },
+        );
+    },
+
+    async k8sObserve(t: K8sTarget): Promise<K8sObservation> {
+      const d = await readDeployment(kube(t.runtime), t);
+      if (!d) return { exists: false, revision: null, specHash: null, spec: null, status: null };
+      const raw = d.metadata?.annotations?.[SPEC_ANNOTATION];
+      return {
+        exists: true,
+        revision: Number(d.metadata?.labels?.[LABEL.revision] ?? 0) || null,
+        specHash: d.metadata?.annotations?.[LABEL.specHash] ?? null,
+        spec: raw ? Service.parse(JSON.parse(raw)) : null,
+        status: rolloutStatus(d),
+      };
+    },
+
+    /** Writes the Deployment for this revision; returns its generation and the spec it replaced. */
+    async k8sApply(
+      input: K8sTarget & { target: ServiceSpec; revision: number; previous: ServiceSpec | null },
+    ): Promise<{ generation: number; previous: ServiceSpec | null }> {
+      const c = kube(input.runtime);
+      const current = await readDeployment(c, input);
+      if (current && current.metadata?.labels?.[LABEL.revision] === String(input.revision)) {
+        // A retry: this revision is already written; what it replaced is in the annotation.
+        const prev = current.metadata?.annotations?.[PREVIOUS_ANNOTATION];
+        return {
+          generation: current.metadata?.generation ?? 1,
+          previous: prev && prev !== 'null' ? Service.parse(JSON.parse(prev)) : null,
+        };
+      }
+      const raw = current?.metadata?.annotations?.[SPEC_ANNOTATION];
+      const previous = raw ? Service.parse(JSON.parse(raw)) : input.previous;
+      const generation = await applySpec(input, input.target, input.revision, current ? previous : null);
+      return { generation, previous: current ? previous : null };
+    },
+
+    /** Waits (heartbeating) until the rollout of a generation is complete; fails at the record's deadline. */
+    async k8sWaitRollout(
+      input: K8sTarget & { generation: number; timeoutMs: number },
+    ): Promise<RolloutStatus> {
+      const ctx = Context.current();
+      const c = kube(input.runtime);
+      const resumed = ctx.info.heartbeatDetails as { startedAt: number } | undefined;
+      const startedAt = resumed?.startedAt ?? Date.now();
+      let last: string;
+      for (;;) {
+        const d = await readDeployment(c, input);
+        if (!d) throw nonRetryable('RolloutFailed', `Deployment of ${input.service} is gone`);
+        const status = rolloutStatus(d);
+        last = status.summary;
+        if (status.generation > input.generation)
+          throw nonRetryable(
+            'RolloutFailed',
+            `Deployment of ${input.service} was changed by someone else (generation ${status.generation})`,
+          );
+        if (status.done && status.observedGeneration >= input.generation) return status;
+        const elapsed = Date.now() - startedAt;
+        if (status.failed || elapsed > input.timeoutMs)
+          throw nonRetryable(
+            'RolloutFailed',
+            `rollout of ${input.service} did not become available within ${Math.round(input.timeoutMs / 1000)}s: ${last}`,
+            { lastStatus: last },
+          );
+        ctx.heartbeat({ startedAt, last });
+        await ctx.sleep(500);
+      }
+    },
+
+    /** Compensation: the previous spec back (or, for a service this revision created, no Deployment). */
+    async k8sRestore(input: {
+      runtime: KubernetesRuntimeSpec;
+      cloud: string;
+      service: string;
+      revision: number;
+      previous: ServiceSpec | null;
+      previousRevision: number | null;
+    }): Promise<{ generation: number | null }> {
+      if (!input.previous) {
+        await removeService(input);
+        return { generation: null };
+      }
+      const previous = Service.parse(input.previous);
+      const c = kube(input.runtime);
+      const current = await readDeployment(c, input);
+      if (current && current.metadata?.annotations?.[LABEL.specHash] === kubernetesSpecHash(previous))
+        return { generation: current.metadata?.generation ?? 1 }; // already restored (a retry)
+      const generation = await applySpec(input, previous, input.previousRevision ?? 0, null);
+      return { generation };
+    },
+
+    async k8sRemove(t: K8sTarget): Promise<void> {
+      await removeService(t);
+    },
+
+    /** A one-off job (db_sync…) as a Kubernetes Job; idempotent by name (service, job, revision). */
+    async k8sRunJob(input: {
+      runtime: KubernetesRuntimeSpec;
+      cloud: string;
+      service: string;
+      revision: number;
+      phase: 'before' | 'after';
+      job: JobSpec;
+      image: string;
+    }): Promise<JobResult> {
+      const ctx = Context.current();
+      const c = kube(input.runtime);
+      const namespace = input.runtime.namespace;
+      const name = `pb-${input.cloud}-${input.service}-${input.job.name}-r${input.revision}`
+        .slice(0, 63)
+        .replace(/-+$/, '');
+      const started = Date.now();
+      const existing = await readOrNull(() => c.batch.readNamespacedJob({ name, namespace }));
+      if (!existing) {
+        await c.batch.createNamespacedJob({
+          namespace,
+          body: {
+            apiVersion: 'batch/v1',
+            kind: 'Job',
+            metadata: {
+              name,
+              labels: {
+                [LABEL.cloud]: input.cloud,
+                [LABEL.service]: input.service,
+                [LABEL.job]: input.job.name,
+                ...extra,
+              },
+            },
+            spec: {
+              backoffLimit: 0,
+              activeDeadlineSeconds: Math.ceil(input.job.timeout / 1000),
+              template: {
+                metadata: { labels: { [LABEL.cloud]: input.cloud, [LABEL.job]: input.job.name } },
+                spec: {
+                  restartPolicy: 'Never',
+                  containers: [
+                    {
+                      name: input.job.name,
+                      image: input.job.image ?? input.image,
+                      command: input.job.command,
+                      env: Object.entries({ ...input.job.env, ...resolveSecretEnv(input.job.secretEnv) }).map(
+                        ([k, v]) => ({ name: k, value: v }),
+                      ),
+                    },
+                  ],
+                },
+              },
+            },
+          },
+        });
+      }
+      for (;;) {
+        const job = await c.batch.readNamespacedJob({ name, namespace });
+        const failed = job.status?.conditions?.find((x) => x.type === 'Failed' && x.status === 'True');
+        const durationMs = Date.now() - started;
+        if ((job.status?.succeeded ?? 0) > 0 || failed) {
+          await readOrNull(() =>
+            c.batch.deleteNamespacedJob({ name, namespace, propagationPolicy: 'Background' }),
+          );
+          if (failed)
+            throw nonRetryable(
+              'JobFailed',
+              `job ${input.job.name} of ${input.service} (Kubernetes Job ${name}) failed: ${failed.reason ?? ''} ${failed.message ?? ''}`.trim(),
+            );
+          return { job: input.job.name, phase: input.phase, exitCode: 0, durationMs };
+        }
+        if (durationMs > input.job.timeout + 30_000)
+          throw nonRetryable('JobFailed', `job ${input.job.name} of ${input.service} did not finish in time`);
+        ctx.heartbeat();
+        await ctx.sleep(500);
+      }
+    },
+  };
+}

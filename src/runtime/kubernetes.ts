@@ -1,0 +1,196 @@
+// The Kubernetes side of the runtime boundary: API clients for a record's kubeconfig/context, and the
+// objects a service becomes there (a Deployment and a Service, labelled like Docker containers).
+// @kubernetes/client-node is an ES module: it is loaded on first use, so modules that merely import
+// this one (tests, the CLI) do not pay for it.
+import type * as K8s from '@kubernetes/client-node';
+import { LABEL, imageVersion, kubernetesSpecHash } from '../record/identity';
+
+export { kubernetesSpecHash };
+import type { KubernetesRuntimeSpec, ServiceSpec } from '../record/schema';
+
+let lib: typeof K8s | undefined;
+function k8s(): typeof K8s {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  lib ??= require('@kubernetes/client-node') as typeof K8s;
+  return lib;
+}
+
+export interface KubeClients {
+  server: string;
+  apps: K8s.AppsV1Api;
+  core: K8s.CoreV1Api;
+  batch: K8s.BatchV1Api;
+}
+
+const clients = new Map<string, KubeClients>();
+
+export function kubeClients(runtime: KubernetesRuntimeSpec): KubeClients {
+  const key = `${runtime.kubeconfig ?? ''}|${runtime.context ?? ''}`;
+  let found = clients.get(key);
+  if (!found) {
+    const { KubeConfig, AppsV1Api, CoreV1Api, BatchV1Api } = k8s();
+    const kc = new KubeConfig();
+    if (runtime.kubeconfig) kc.loadFromFile(runtime.kubeconfig);
+    else kc.loadFromDefault();
+    if (runtime.context) kc.setCurrentContext(runtime.context);
+    found = {
+      server: kc.getCurrentCluster()?.server ?? '(no cluster in kubeconfig)',
+      apps: kc.makeApiClient(AppsV1Api),
+      core: kc.makeApiClient(CoreV1Api),
+      batch: kc.makeApiClient(BatchV1Api),
+    };
+    clients.set(key, found);
+  }
+  return found;
+}
+
+/** The HTTP status of a Kubernetes API error (404, 403…), or undefined for a transport error. */
+export function apiStatus(error: unknown): number | undefined {
+  const code = (error as { code?: unknown }).code;
+  return typeof code === 'number' ? code : undefined;
+}
+
+export const deploymentName = (cloud: string, service: string): string => `pb-${cloud}-${service}`;
+export const secretName = (cloud: string, service: string): string => `pb-${cloud}-${service}-secrets`;
+/** Annotation with the spec (JSON) the Deployment had before this revision: what compensation restores. */
+export const PREVIOUS_ANNOTATION = 'io.patchbay/previous-service-spec';
+export const SPEC_ANNOTATION = 'io.patchbay/service-spec';
+
+function labels(cloud: string, service: ServiceSpec, revision: number): Record<string, string> {
+  return {
+    [LABEL.cloud]: cloud,
+    [LABEL.service]: service.name,
+    [LABEL.version]: imageVersion(service.image)
+      .slice(0, 63)
+      .replace(/[^A-Za-z0-9._-]/g, '-'),
+    [LABEL.revision]: String(revision),
+  };
+}
+
+/** The Deployment a service becomes: replicas, rolling-update policy, readiness probe from the health check. */
+export function deploymentFor(
+  cloud: string,
+  service: ServiceSpec,
+  revision: number,
+  extra: { previous: ServiceSpec | null; testLabels?: Record<string, string>; secretKeys: string[] },
+): K8s.V1Deployment {
+  const name = deploymentName(cloud, service.name);
+  const selector = { [LABEL.cloud]: cloud, [LABEL.service]: service.name };
+  const port = service.port as number;
+  return {
+    apiVersion: 'apps/v1',
+    kind: 'Deployment',
+    metadata: {
+      name,
+      labels: { ...labels(cloud, service, revision), ...extra.testLabels },
+      annotations: {
+        [SPEC_ANNOTATION]: JSON.stringify(service),
+        [PREVIOUS_ANNOTATION]: JSON.stringify(extra.previous),
+        [LABEL.specHash]: kubernetesSpecHash(service),
+      },
+    },
+    spec: {
+      replicas: service.replicas,
+      selector: { matchLabels: selector },
+      // The record's health timeout is the rollout's deadline: past it, Kubernetes reports the
+      // rollout as failed (Progressing=False, ProgressDeadlineExceeded) and Patchbay rolls back.
+      progressDeadlineSeconds: Math.max(1, Math.ceil(service.health.timeout / 1000)),
+      minReadySeconds: Math.floor(service.upgrade.bake / 1000),
+      revisionHistoryLimit: 3,
+      strategy: {
+        type: 'RollingUpdate',
+        rollingUpdate: { maxUnavailable: service.upgrade.maxUnavailable, maxSurge: service.upgrade.maxSurge },
+      },
+      template: {
+        metadata: { labels: { ...selector, [LABEL.revision]: String(revision) } },
+        spec: {
+          terminationGracePeriodSeconds: Math.ceil(service.stopGracePeriod / 1000),
+          containers: [
+            {
+              name: service.name,
+              image: service.image,
+              command: service.command,
+              ports: [{ containerPort: port, name: 'service' }],
+              env: [
+                ...Object.entries(service.env).map(([k, v]) => ({
+                  name: k,
+                  value: v.replaceAll('{{port}}', String(port)).replaceAll('{{service}}', service.name),
+                })),
+                // Secrets stay references here too: a Secret object holds the values.
+                ...extra.secretKeys.map((k) => ({
+                  name: k,
+                  valueFrom: { secretKeyRef: { name: secretName(cloud, service.name), key: k } },
+                })),
+              ],
+              readinessProbe: {
+                httpGet: { path: service.health.http.path, port },
+                periodSeconds: Math.max(1, Math.round(service.health.interval / 1000)),
+              },
+            },
+          ],
+        },
+      },
+    },
+  };
+}
+
+export function serviceObjectFor(cloud: string, service: ServiceSpec): K8s.V1Service {
+  return {
+    apiVersion: 'v1',
+    kind: 'Service',
+    metadata: {
+      name: deploymentName(cloud, service.name),
+      labels: { [LABEL.cloud]: cloud, [LABEL.service]: service.name },
+    },
+    spec: {
+      selector: { [LABEL.cloud]: cloud, [LABEL.service]: service.name },
+      ports: [{ port: service.port as number, targetPort: service.port as number, name: 'service' }],
+    },
+  };
+}
+
+/** Where a rollout stands, from the Deployment's status. */
+export interface RolloutStatus {
+  generation: number;
+  observedGeneration: number;
+  replicas: number;
+  updated: number;
+  ready: number;
+  available: number;
+  unavailable: number;
+  /** Set when Kubernetes gave up (ProgressDeadlineExceeded). */
+  failed: string | null;
+  done: boolean;
+  summary: string;
+}
+
+export function rolloutStatus(d: K8s.V1Deployment): RolloutStatus {
+  const want = d.spec?.replicas ?? 1;
+  const s = d.status ?? {};
+  const progressing = s.conditions?.find((c) => c.type === 'Progressing');
+  const failed =
+    progressing?.status === 'False' && progressing.reason === 'ProgressDeadlineExceeded'
+      ? (progressing.message ?? 'progress deadline exceeded')
+      : null;
+  const status: Omit<RolloutStatus, 'done' | 'summary'> = {
+    generation: d.metadata?.generation ?? 0,
+    observedGeneration: s.observedGeneration ?? 0,
+    replicas: s.replicas ?? 0,
+    updated: s.updatedReplicas ?? 0,
+    ready: s.readyReplicas ?? 0,
+    available: s.availableReplicas ?? 0,
+    unavailable: s.unavailableReplicas ?? 0,
+    failed,
+  };
+  const done =
+    status.observedGeneration >= status.generation &&
+    status.updated === want &&
+    status.replicas === want &&
+    status.available === want &&
+    status.unavailable === 0;
+  return {
+    ...status,
+    done,
+    summary: `${status.updated}/${want} updated, ${status.ready} ready, ${status.available} available, generation ${status.observedGeneration}/${status.generation}${failed ? `; ${failed}` : ''}`,
+  };
+}
