@@ -6,6 +6,8 @@
 #     root, Debian's docker.io with dockerd started by us (log and pid under .state/docker)
 #   - with --fixtures: the static busybox and the local test fixture images
 #   - with --openstack: the real OpenStack images from Debian's packages (cold ~5.5 min, warm <1 s)
+#   - with --kubernetes: a Kubernetes control plane built from its Go modules, etcd and KWOK, for the
+#     Kubernetes runtime tests (scripts/k8s-cluster.sh build; cold 5–12 min, cached after)
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -15,10 +17,12 @@ STATE="$ROOT/.state"
 CACHE="${XDG_CACHE_HOME:-$HOME/.cache}/patchbay"
 WITH_FIXTURES=0
 WITH_OPENSTACK=0
+WITH_KUBERNETES=0
 for arg in "$@"; do
   case "$arg" in
     --fixtures) WITH_FIXTURES=1 ;;
     --openstack) WITH_OPENSTACK=1 ;;
+    --kubernetes) WITH_KUBERNETES=1 ;;
     *) echo "bootstrap: unknown option $arg" >&2; exit 2 ;;
   esac
 done
@@ -105,5 +109,9 @@ if [ "$WITH_OPENSTACK" = 1 ]; then
   is_debian_root || [ -n "$(docker images -q patchbay/keystone:22.0.2-0-deb12u6 2>/dev/null)" ] ||
     die "the OpenStack images are built from Debian packages with debootstrap: run this as root on Debian"
   bash "$ROOT/scripts/build-openstack-images.sh" >&2
+fi
+# --- Kubernetes test cluster ------------------------------------------------------------------
+if [ "$WITH_KUBERNETES" = 1 ]; then
+  bash "$ROOT/scripts/k8s-cluster.sh" build
 fi
 say "ready: temporal CLI $TEMPORAL_VERSION, docker engine $(curl -fsS --unix-socket /var/run/docker.sock http://localhost/version 2>/dev/null | node -pe 'JSON.parse(require("fs").readFileSync(0)).Version' 2>/dev/null || echo "at $DOCKER_HOST")"

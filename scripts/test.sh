@@ -4,7 +4,7 @@
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
-bash scripts/bootstrap.sh --fixtures --openstack
+bash scripts/bootstrap.sh --fixtures --openstack --kubernetes
 echo "== typecheck" && npx tsc --noEmit
 echo "== lint" && npx eslint . && npx prettier --check . >/dev/null
 echo "== tests" && npx jest --runInBand "$@"
