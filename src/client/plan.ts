@@ -1,5 +1,5 @@
 // `patchbay plan`: what an apply would do, per service, against the current revision AND what runs.
-import { instanceId, instanceSpecHash, imageVersion } from '../record/identity';
+import { instanceId, instanceSpecHash, imageVersion, kubernetesSpecHash } from '../record/identity';
 import type { CloudRecord, ServiceSpec } from '../record/schema';
 import { classify, diffService, nothingExists } from '../workflows/classify';
 import type { ServiceAction } from '../workflows/types';
@@ -26,6 +26,7 @@ export function computePlan(
   current: CloudRecord | null,
   observed: CloudObservation,
 ): PlannedService[] {
+  if (record.spec.runtime.kubernetes) return kubernetesPlan(record, current);
   const recorded = new Map((current?.spec.services ?? []).map((s) => [s.name, s]));
   const targets = new Map(record.spec.services.map((s) => [s.name, s]));
   const names = [...targets.keys(), ...[...recorded.keys()].filter((n) => !targets.has(n))];
@@ -84,4 +85,48 @@ export function driftOf(recorded: ServiceSpec, observation: typeof EMPTY_OBSERVA
     drift.push(`${extra}: container not in the record`);
   }
   return drift;
+}
+
+/**
+ * On Kubernetes each service is one Deployment: the plan compares the record with the current
+ * revision (the running Deployments are not read here; the rollout observes them).
+ */
+function kubernetesPlan(record: CloudRecord, current: CloudRecord | null): PlannedService[] {
+  const recorded = new Map((current?.spec.services ?? []).map((s) => [s.name, s]));
+  const targets = new Map(record.spec.services.map((s) => [s.name, s]));
+  const names = [...targets.keys(), ...[...recorded.keys()].filter((n) => !targets.has(n))];
+  return names.map((name) => {
+    const target = targets.get(name) ?? null;
+    const before = recorded.get(name) ?? null;
+    let action: ServiceAction;
+    if (!target) action = 'remove';
+    else if (!before) action = 'create';
+    else if (kubernetesSpecHash(before) === kubernetesSpecHash(target)) action = 'unchanged';
+    else action = before.image !== target.image ? 'patch' : 'update';
+    const why: Record<ServiceAction, string> = {
+      create: `new Deployment, ${target?.replicas} replicas`,
+      patch: `rolling update by Kubernetes, maxUnavailable ${target?.upgrade.maxUnavailable}, maxSurge ${target?.upgrade.maxSurge}`,
+      update: 'rolling update by Kubernetes (settings changed)',
+      remove: 'Deployment and Service deleted',
+      repair: '',
+      unchanged: '',
+    };
+    return {
+      service: name,
+      action,
+      fromVersion: before ? imageVersion(before.image) : null,
+      toVersion: target ? imageVersion(target.image) : null,
+      instances:
+        action === 'unchanged'
+          ? []
+          : [
+              {
+                instance: `deployment/${name}`,
+                change: action === 'create' ? 'create' : action === 'remove' ? 'remove' : 'replace',
+                why: why[action],
+              },
+            ],
+      drift: [],
+    };
+  });
 }

@@ -104,3 +104,39 @@ test('scale down and removed services', () => {
   expect(plan.map((s) => `${s.service}:${s.action}`)).toEqual(['api:update', 'db:remove']);
   expect(plan[0]?.instances).toEqual([{ instance: 'h1-3', change: 'remove', why: 'not in the record' }]);
 });
+
+describe('a Kubernetes cloud: one Deployment per service, compared with the current revision', () => {
+  const k8s = (keystone: string, replicas = 3): CloudRecord =>
+    CloudRecordSchema.parse({
+      apiVersion: 'patchbay/v1',
+      kind: 'Cloud',
+      metadata: { name: 'k' },
+      spec: {
+        runtime: { kubernetes: { namespace: 'openstack' } },
+        services: [
+          { name: 'keystone', image: keystone, replicas, port: 5000, health: { http: { path: '/v3' } } },
+          { name: 'glance', image: 'g:1', replicas: 2, port: 9292, health: { http: {} } },
+        ],
+      },
+    });
+
+  test('a new image is a patch of that Deployment only; nothing else changes', () => {
+    const plan = computePlan(k8s('ks:2'), k8s('ks:1'), new Map());
+    expect(plan.map((s) => [s.service, s.action, s.fromVersion, s.toVersion])).toEqual([
+      ['keystone', 'patch', '1', '2'],
+      ['glance', 'unchanged', '1', '1'],
+    ]);
+    expect(plan[0]!.instances).toEqual([
+      {
+        instance: 'deployment/keystone',
+        change: 'replace',
+        why: expect.stringMatching(/rolling update by Kubernetes/),
+      },
+    ]);
+  });
+
+  test('a new replica count is an update; a first apply creates every Deployment', () => {
+    expect(computePlan(k8s('ks:1', 5), k8s('ks:1'), new Map())[0]!.action).toBe('update');
+    expect(computePlan(k8s('ks:1'), null, new Map()).map((s) => s.action)).toEqual(['create', 'create']);
+  });
+});
