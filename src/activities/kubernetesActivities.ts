@@ -7,7 +7,7 @@ import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import type * as K8s from '@kubernetes/client-node';
 import { LABEL } from '../record/identity';
-import { Service, type JobSpec, type KubernetesRuntimeSpec, type ServiceSpec } from '../record/schema';
+import { Service, type KubernetesRuntimeSpec, type ServiceSpec } from '../record/schema';
 import {
   PREVIOUS_ANNOTATION,
   SPEC_ANNOTATION,
@@ -23,7 +23,7 @@ import {
   type RolloutStatus,
 } from '../runtime/kubernetes';
 import { resolveSecretEnv } from '../runtime/secrets';
-import type { JobResult } from './types';
+import type { JobResult, K8sJobInput, K8sRestoreInput } from './types';
 
 export interface KubernetesActivityDeps {
   kube?: (runtime: KubernetesRuntimeSpec) => KubeClients;
@@ -273,14 +273,7 @@ export function createKubernetesActivities(deps: KubernetesActivityDeps = {}) {
     },
 
     /** Compensation: the previous spec back (or, for a service this revision created, no Deployment). */
-    async k8sRestore(input: {
-      runtime: KubernetesRuntimeSpec;
-      cloud: string;
-      service: string;
-      revision: number;
-      previous: ServiceSpec | null;
-      previousRevision: number | null;
-    }): Promise<{ generation: number | null }> {
+    async k8sRestore(input: K8sRestoreInput): Promise<{ generation: number | null }> {
       if (!input.previous) {
         await removeService(input);
         return { generation: null };
@@ -299,15 +292,7 @@ export function createKubernetesActivities(deps: KubernetesActivityDeps = {}) {
     },
 
     /** A one-off job (db_sync…) as a Kubernetes Job; idempotent by name (service, job, revision). */
-    async k8sRunJob(input: {
-      runtime: KubernetesRuntimeSpec;
-      cloud: string;
-      service: string;
-      revision: number;
-      phase: 'before' | 'after';
-      job: JobSpec;
-      image: string;
-    }): Promise<JobResult> {
+    async k8sRunJob(input: K8sJobInput): Promise<JobResult> {
       const ctx = Context.current();
       const c = kube(input.runtime);
       const namespace = input.runtime.namespace;

@@ -1,5 +1,12 @@
 // Inputs and results of activities. Workflows import these with `import type` only.
-import type { DockerHostSpec, HealthCheckSpec, InstanceSpec, JobSpec, ServiceSpec } from '../record/schema';
+import type {
+  DockerHostSpec,
+  HealthCheckSpec,
+  InstanceSpec,
+  JobSpec,
+  KubernetesRuntimeSpec,
+  ServiceSpec,
+} from '../record/schema';
 
 /** One instance of one service of one cloud, on the host that runs it. */
 export interface InstanceRef {
@@ -132,3 +139,17 @@ export interface JobResult {
   exitCode: number;
   durationMs: number;
 }
+
+/** Kubernetes: how to put a service's Deployment back (its previous spec, or none: delete it). */
+export interface K8sRestoreInput {
+  runtime: KubernetesRuntimeSpec;
+  cloud: string;
+  service: string;
+  /** The failed (or reverted) revision. */
+  revision: number;
+  previous: ServiceSpec | null;
+  previousRevision: number | null;
+}
+
+/** A one-off job on Kubernetes: as on Docker, without host and volumes. */
+export type K8sJobInput = Omit<JobInput, 'host' | 'volumes'> & { runtime: KubernetesRuntimeSpec };

@@ -7,7 +7,7 @@ import type {
   LoadBalancerSpec,
   ServiceSpec,
 } from '../record/schema';
-import type { InstanceRef, JobResult, LbTarget } from '../activities/types';
+import type { InstanceRef, JobResult, K8sRestoreInput, LbTarget } from '../activities/types';
 
 export type RevisionOutcome = 'in-progress' | 'applied' | 'rolled-back' | 'failed';
 
@@ -55,17 +55,9 @@ export interface InstanceCompensation {
   lb?: LbTarget | null;
 }
 
-/** Kubernetes: how to put a service's Deployment back (its previous spec, or none: delete it). */
+/** Kubernetes: how to put a service's Deployment back. */
 export interface KubernetesCompensation {
-  kubernetes: {
-    runtime: KubernetesRuntimeSpec;
-    cloud: string;
-    service: string;
-    /** The failed (or reverted) revision. */
-    revision: number;
-    previous: ServiceSpec | null;
-    previousRevision: number | null;
-  };
+  kubernetes: K8sRestoreInput;
 }
 
 export type CompensationStep = InstanceCompensation | KubernetesCompensation;

@@ -54,6 +54,16 @@ async function activitySequence(workflowId: string): Promise<string[]> {
   }
 }
 
+/** 4 clients reading /version through HAProxy, bounded to 90 s or 50k requests. */
+const versionLoad = () =>
+  startLoad({
+    baseUrl: `http://127.0.0.1:${FRONT}`,
+    concurrency: 4,
+    request: () => ({ what: 'GET /version', method: 'GET', path: '/version', expect: [200] }),
+    maxRequests: 50_000,
+    maxMs: 90_000,
+  });
+
 const upStates = async () =>
   Promise.all(PORTS.map(async (_p, i) => (await serverStat(`unix://${socket}`, 'api', `s${i + 1}`)).status));
 
@@ -75,13 +85,7 @@ afterAll(async () => {
 });
 
 test('a rolling patch under load through HAProxy fails no request', async () => {
-  const load = startLoad({
-    baseUrl: `http://127.0.0.1:${FRONT}`,
-    concurrency: 4,
-    request: () => ({ what: 'GET /version', method: 'GET', path: '/version', expect: [200] }),
-    maxRequests: 50_000,
-    maxMs: 90_000,
-  });
+  const load = versionLoad();
   const out = await runCli(['apply', writeRecord(record(FIXTURE.v2)), '-m', 'patch behind haproxy'], QUEUE);
   await load.stop();
   const result = summarise(load.samples);
@@ -97,13 +101,7 @@ test('a rolling patch under load through HAProxy fails no request', async () => 
 });
 
 test('a bad patch under load is rolled back, every server back in rotation, no request failed', async () => {
-  const load = startLoad({
-    baseUrl: `http://127.0.0.1:${FRONT}`,
-    concurrency: 4,
-    request: () => ({ what: 'GET /version', method: 'GET', path: '/version', expect: [200] }),
-    maxRequests: 50_000,
-    maxMs: 90_000,
-  });
+  const load = versionLoad();
   const out = await runCli(['apply', writeRecord(record(FIXTURE.broken)), '--json'], QUEUE);
   await load.stop();
   const result = summarise(load.samples);
