@@ -76,6 +76,9 @@ export function createCampaignActivities(deps: CampaignActivityDeps) {
         if (managed.length % 200 === 0) heartbeat(managed.length);
       }
       const known = new Set(managed);
+      // Visibility lags a little behind: a named cloud not listed yet is asked directly.
+      for (const name of input.names)
+        if (!known.has(name) && (await cloudState(client, name))) known.add(name);
       const chosen = new Set(input.names.filter((n) => known.has(n)));
       const unknown = input.names.filter((n) => !known.has(n));
       if (input.matchLabels) {

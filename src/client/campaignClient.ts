@@ -79,8 +79,17 @@ export class CampaignClient {
    * name already exists.
    */
   async start(spec: CampaignSpec, startedBy: string): Promise<{ id: string; workflowId: string }> {
+    // One visibility listing, not a query per cloud: a fleet may name thousands.
+    const managed = new Set<string>();
+    if (spec.spec.clouds.names.length > 0)
+      for await (const wf of this.client.workflow.list({
+        query: `WorkflowType = 'cloudWorkflow' AND ExecutionStatus = 'Running'`,
+      }))
+        managed.add(wf.workflowId.replace(/^cloud:/, ''));
     const unknown: string[] = [];
-    for (const cloud of spec.spec.clouds.names) if (!(await this.patchbay.state(cloud))) unknown.push(cloud);
+    // Visibility lags a little behind: a cloud not listed yet is asked directly.
+    for (const cloud of spec.spec.clouds.names)
+      if (!managed.has(cloud) && !(await this.patchbay.state(cloud))) unknown.push(cloud);
     if (unknown.length)
       throw new PatchbayError(
         'NOT_FOUND',

@@ -8,7 +8,7 @@ import type { ChangeWatch, PatchbayClient } from '../client/patchbayClient';
 import type { ChangeAccepted } from '../workflows/messages';
 import type { ChangeResult } from '../workflows/types';
 import { changedContainers, cloudSnapshot, debianPackageVersion } from './containers';
-import { startLoad, summarise, type LoadSummary } from './httpLoad';
+import { startLoad, summarise, type Load, type LoadSummary } from './httpLoad';
 import { issueToken, keystoneRequests, tokenIsValid, waitForKeystone } from './keystone';
 import { withImage } from '../record/withImage';
 import { KEYSTONE, type Lab } from './openstackLab';
@@ -80,11 +80,18 @@ export function stepKept(report: ScenarioReport): boolean {
   );
 }
 
-export async function runKeystoneScenarios(deps: ScenarioDeps): Promise<ScenarioReport[]> {
+export interface ScenarioRun {
+  steps: ScenarioReport[];
+  /** Every request of the load, from right after deploy to the end of the last change. */
+  wholeRun: LoadSummary | null;
+}
+
+export async function runKeystoneScenarios(deps: ScenarioDeps): Promise<ScenarioRun> {
   const { client, lab } = deps;
   const say = deps.say ?? (() => undefined);
   const reports: ScenarioReport[] = [];
   let earlyToken = '';
+  let load: Load | null = null;
 
   const change = async (
     step: ScenarioName,
@@ -93,26 +100,16 @@ export async function runKeystoneScenarios(deps: ScenarioDeps): Promise<Scenario
   ): Promise<ScenarioReport> => {
     say(`\n== ${title}`);
     const before = await cloudSnapshot(deps.docker, lab.name);
-    const load =
-      step === 'deploy'
-        ? null
-        : startLoad({
-            baseUrl: lab.keystoneUrl,
-            concurrency: deps.concurrency ?? 4,
-            request: keystoneRequests(lab.adminPassword),
-            maxRequests: 200_000,
-            maxMs: 15 * 60_000,
-          });
+    // The load runs from deploy to the end; each change is judged on its own window of it.
+    const from = Date.now();
     if (load) await settle(2_000);
     const t0 = Date.now();
     const accepted = await send();
     const result = await client.waitForChange(lab.name, accepted, deps.onProgress?.());
     const seconds = (Date.now() - t0) / 1000;
     deps.onResult?.(result);
-    if (load) {
-      await settle(2_000);
-      await load.stop();
-    }
+    if (load) await settle(2_000);
+    const to = Date.now();
     const report: ScenarioReport = {
       step,
       title,
@@ -120,7 +117,7 @@ export async function runKeystoneScenarios(deps: ScenarioDeps): Promise<Scenario
       outcome: result.outcome,
       reason: result.reason,
       seconds,
-      load: load ? summarise(load.samples) : undefined,
+      load: load && step !== 'deploy' ? summarise(load.samples, from, to) : undefined,
       keystonePackages: await keystonePackages(deps),
     };
     if (step === 'deploy') {
@@ -130,6 +127,13 @@ export async function runKeystoneScenarios(deps: ScenarioDeps): Promise<Scenario
       }
       await waitForKeystone(lab.keystoneUrl, 120_000);
       earlyToken = await issueToken(lab.keystoneUrl, lab.adminPassword);
+      load = startLoad({
+        baseUrl: lab.keystoneUrl,
+        concurrency: deps.concurrency ?? 4,
+        request: keystoneRequests(lab.adminPassword),
+        maxRequests: 500_000,
+        maxMs: 20 * 60_000,
+      });
     } else {
       report.others = changedContainers(before, await cloudSnapshot(deps.docker, lab.name), OTHERS);
       report.earlyTokenValid = await tokenIsValid(lab.keystoneUrl, lab.adminPassword, earlyToken);
@@ -140,28 +144,38 @@ export async function runKeystoneScenarios(deps: ScenarioDeps): Promise<Scenario
 
   const base = lab.record;
   const options = (message: string) => ({ message, author: deps.author });
-  const deployed = await change(
-    'deploy',
-    `deploy ${lab.name}: MariaDB, Keystone x3, Glance, Placement, HAProxy`,
-    () => client.apply(base, options('demo: deploy the sample OpenStack cloud')),
-  );
-  if (deployed.outcome !== 'applied') return reports;
-  await change(
-    'patch',
-    `Scenario 1: Keystone security fix ${KEYSTONE.old} -> ${KEYSTONE.fixed}, under load`,
-    () =>
-      client.apply(withImage(base, 'keystone', KEYSTONE.fixed), options('Keystone security fix (deb12u6)')),
-  );
-  await change('revert', 'Scenario 2: revert Keystone to the previous revision, under load', () =>
-    client.rollback(lab.name, {
-      service: 'keystone',
-      ...options('revert: a third-party integration needs the old behaviour'),
-    }),
-  );
-  await change(
-    'bad-patch',
-    `a bad patch (${KEYSTONE.broken}: answers 500): automatic rollback, under load`,
-    () => client.apply(withImage(base, 'keystone', KEYSTONE.broken), options('a broken Keystone build')),
-  );
-  return reports;
+  const steps = async (): Promise<void> => {
+    const deployed = await change(
+      'deploy',
+      `deploy ${lab.name}: MariaDB, Keystone x3, Glance, Placement, HAProxy`,
+      () => client.apply(base, options('demo: deploy the sample OpenStack cloud')),
+    );
+    if (deployed.outcome !== 'applied') return;
+    await change(
+      'patch',
+      `Scenario 1: Keystone security fix ${KEYSTONE.old} -> ${KEYSTONE.fixed}, under load`,
+      () =>
+        client.apply(withImage(base, 'keystone', KEYSTONE.fixed), options('Keystone security fix (deb12u6)')),
+    );
+    await change('revert', 'Scenario 2: revert Keystone to the previous revision, under load', () =>
+      client.rollback(lab.name, {
+        service: 'keystone',
+        ...options('revert: a third-party integration needs the old behaviour'),
+      }),
+    );
+    await change(
+      'bad-patch',
+      `a bad patch (${KEYSTONE.broken}: answers 500): automatic rollback, under load`,
+      () => client.apply(withImage(base, 'keystone', KEYSTONE.broken), options('a broken Keystone build')),
+    );
+  };
+  // Assigned inside change(): TypeScript cannot see that from here.
+  const running = (): Load | null => load;
+  try {
+    await steps();
+  } finally {
+    await running()?.stop();
+  }
+  const whole = running();
+  return { steps: reports, wholeRun: whole ? summarise(whole.samples) : null };
 }

@@ -9,6 +9,7 @@ import { PatchbayClient } from '../../src/client/patchbayClient';
 import { temporalConfig } from '../../src/lib/config';
 import { KEYSTONE, openstackLab } from '../../src/lab/openstackLab';
 import { EXPECTED, runKeystoneScenarios, type ScenarioReport } from '../../src/lab/keystoneScenarios';
+import type { LoadSummary } from '../../src/lab/httpLoad';
 import { testEnv } from '../support/env';
 import { docker, removeCloudContainers, startWorker, type WorkerProcess } from '../support/harness';
 
@@ -21,6 +22,7 @@ const lab = openstackLab({ name: 'os-e2e', root, portShift: 1000 });
 let worker: WorkerProcess;
 let client: PatchbayClient;
 let reports: ScenarioReport[] = [];
+let wholeRun: LoadSummary | null = null;
 
 const step = (name: ScenarioReport['step']) => {
   const found = reports.find((r) => r.step === name);
@@ -35,7 +37,7 @@ beforeAll(async () => {
   client = await PatchbayClient.connect(
     temporalConfig({ TEMPORAL_ADDRESS: testEnv('address'), PATCHBAY_TASK_QUEUE: QUEUE }),
   );
-  reports = await runKeystoneScenarios({ client, docker, lab, author: 'jest' });
+  ({ steps: reports, wholeRun } = await runKeystoneScenarios({ client, docker, lab, author: 'jest' }));
 });
 
 afterAll(async () => {
@@ -75,6 +77,14 @@ test.each(['patch', 'revert', 'bad-patch'] as const)(
     expect(report.earlyTokenValid).toBe(true);
   },
 );
+
+test('one load ran from deploy to the end (tokens and /v3 through HAProxy): not one request failed', () => {
+  expect(wholeRun!.requests).toBeGreaterThan(100);
+  expect({ failed: wholeRun!.failed, failures: wholeRun!.failures }).toEqual({ failed: 0, failures: [] });
+  // Every change window is part of it.
+  const inWindows = reports.reduce((n, r) => n + (r.load?.requests ?? 0), 0);
+  expect(wholeRun!.requests).toBeGreaterThanOrEqual(inWindows);
+});
 
 test('the bad patch is recorded as rolled back, with the reason the health gate saw', async () => {
   const bad = step('bad-patch');
