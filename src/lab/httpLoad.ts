@@ -112,13 +112,14 @@ export function summarise(samples: Sample[], from = -Infinity, to = Infinity): L
   const failed = window.filter((s) => !s.ok);
   const sorted = window.map((s) => s.ms).sort((a, b) => a - b);
   const pct = (p: number) => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? 0;
-  const first = Math.min(...window.map((s) => s.at));
-  const last = Math.max(...window.map((s) => s.end));
+  // A whole run holds 100k+ samples: spreading them into Math.min overflows the call stack.
+  const first = least(window.map((s) => s.at));
+  const last = greatest(window.map((s) => s.end));
   return {
     requests: window.length,
     failed: failed.length,
     errorWindowS: failed.length
-      ? (Math.max(...failed.map((f) => f.end)) - Math.min(...failed.map((f) => f.at))) / 1000
+      ? (greatest(failed.map((f) => f.end)) - least(failed.map((f) => f.at))) / 1000
       : 0,
     p50: pct(50),
     p99: pct(99),
@@ -127,4 +128,12 @@ export function summarise(samples: Sample[], from = -Infinity, to = Infinity): L
       : 0,
     failures: [...new Set(failed.map((f) => `${f.what}: ${f.error ?? 'failed'}`))].slice(0, 5),
   };
+}
+
+function least(xs: number[]): number {
+  return xs.reduce((a, b) => (b < a ? b : a), Infinity);
+}
+
+function greatest(xs: number[]): number {
+  return xs.reduce((a, b) => (b > a ? b : a), -Infinity);
 }
