@@ -28,13 +28,24 @@ async function withCampaigns<T>(fn: (c: CampaignClient) => Promise<T>): Promise<
   }
 }
 
+/** Past this many clouds, --watch polls only the clouds needing attention (all of them weigh ~100 B each). */
+const WATCH_EVERY_CLOUD_UP_TO = 1_000;
+
 /** Polls progress until the campaign finishes, printing live lines; returns the last progress. */
-async function watch(c: CampaignClient, id: string, io: Io, live: boolean): Promise<CampaignProgress> {
+async function watch(
+  c: CampaignClient,
+  id: string,
+  io: Io,
+  live: boolean,
+  all = false,
+): Promise<CampaignProgress> {
   const print = live ? campaignPrinter(io.err) : () => undefined;
+  let outcomes: 'all' | 'attention' = 'all';
   for (;;) {
-    const p = await c.progress(id);
+    const p = await c.progress(id, { outcomes });
     print(p);
-    if (FINISHED.includes(p.phase)) return p;
+    if (FINISHED.includes(p.phase)) return outcomes === 'all' || !all ? p : c.progress(id);
+    if (p.clouds > WATCH_EVERY_CLOUD_UP_TO) outcomes = 'attention';
     await new Promise((r) => setTimeout(r, 1_000));
   }
 }
@@ -72,7 +83,7 @@ export function addCampaignCommands(
           return;
         }
         if (!opts.json) io.err(`campaign ${started.id} started (workflow ${started.workflowId})`);
-        const last = await watch(c, started.id, io, !opts.json);
+        const last = await watch(c, started.id, io, !opts.json, opts.json);
         io.out(opts.json ? json(last) : renderCampaign(last));
         setExit(exitFor(last));
       });
@@ -87,7 +98,11 @@ export function addCampaignCommands(
     .addOption(jsonOption())
     .action(async (id: string, opts: { watch?: boolean; all?: boolean; json?: boolean }) => {
       await withCampaigns(async (c) => {
-        const p = opts.watch ? await watch(c, id, io, !opts.json) : await c.progress(id);
+        // People see the clouds needing attention unless they ask for --all; programs (--json) get all.
+        const all = Boolean(opts.all || opts.json);
+        const p = opts.watch
+          ? await watch(c, id, io, !opts.json, all)
+          : await c.progress(id, { outcomes: all ? 'all' : 'attention' });
         io.out(opts.json ? json(p) : renderCampaign(p, { allClouds: opts.all }));
         if (opts.watch) setExit(exitFor(p));
       });

@@ -24,6 +24,7 @@ import {
   type ApprovePayload,
   type ControlAck,
   type PausePayload,
+  type ProgressOptions,
   type ResumePayload,
 } from '../workflows/campaignMessages';
 import type { CampaignProgress, CampaignResult } from '../workflows/campaignTypes';
@@ -126,9 +127,12 @@ export class CampaignClient {
     return { id: spec.metadata.name, workflowId };
   }
 
-  async progress(id: string): Promise<CampaignProgress> {
+  /** Progress; `outcomes` picks which per-cloud outcomes come back (all by default). */
+  async progress(id: string, options: ProgressOptions = {}): Promise<CampaignProgress> {
     try {
-      return await this.client.workflow.getHandle(campaignWorkflowId(id)).query(campaignProgressQuery);
+      return await this.client.workflow
+        .getHandle(campaignWorkflowId(id))
+        .query(campaignProgressQuery, options);
     } catch (error) {
       throw translate(error, id);
     }

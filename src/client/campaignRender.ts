@@ -1,5 +1,11 @@
 // How campaigns look to people: per-wave bars and per-cloud lines, in one snapshot or live.
-import type { CampaignProgress, CloudOutcome, CloudStatus, WaveProgress } from '../workflows/campaignTypes';
+import {
+  QUIET_STATUSES,
+  type CampaignProgress,
+  type CloudOutcome,
+  type CloudStatus,
+  type WaveProgress,
+} from '../workflows/campaignTypes';
 import type { CampaignSummary } from './campaignClient';
 
 const DONE: CloudStatus[] = ['patched', 'already-at-target', 'reverted'];
@@ -51,7 +57,7 @@ export function renderCampaign(p: CampaignProgress, options: { allClouds?: boole
   for (const w of p.waves) lines.push(renderWave(w));
   lines.push(`  total: ${counts(p.totals) || 'nothing yet'}`);
   const shown = Object.values(p.outcomes).filter(
-    (o) => options.allClouds || !['patched', 'already-at-target', 'not-started'].includes(o.status),
+    (o) => options.allClouds || !QUIET_STATUSES.includes(o.status),
   );
   if (shown.length) {
     lines.push(options.allClouds ? '  clouds:' : '  clouds needing attention or in flight:');

@@ -54,6 +54,18 @@ export const pauseCampaignUpdate = defineUpdate<ControlAck, [PausePayload]>('pat
 export const resumeCampaignUpdate = defineUpdate<ControlAck, [ResumePayload]>('patchbay.campaign.resume');
 export const abortCampaignUpdate = defineUpdate<ControlAck, [AbortPayload]>('patchbay.campaign.abort');
 export const approveCampaignUpdate = defineUpdate<ControlAck, [ApprovePayload]>('patchbay.campaign.approve');
-export const campaignProgressQuery = defineQuery<CampaignProgress>('patchbay.campaign.progress');
+/**
+ * Which per-cloud outcomes the progress query returns. At 10,000 clouds all of them weigh ~1 MB,
+ * so pollers ask for `attention` (in flight, failed, rolled back, skipped) or `none`.
+ */
+export const ProgressOptions = z
+  .object({ outcomes: z.enum(['all', 'attention', 'none']).default('all') })
+  .strict()
+  .default({ outcomes: 'all' });
+export type ProgressOptions = z.input<typeof ProgressOptions>;
+
+export const campaignProgressQuery = defineQuery<CampaignProgress, [ProgressOptions?]>(
+  'patchbay.campaign.progress',
+);
 
 export { CampaignSpecSchema };

@@ -14,6 +14,9 @@ export type CloudStatus =
   | 'not-started'
   | 'reverted';
 
+/** Outcomes that need no one's attention: left out of `attention` progress and of `campaign status` without --all. */
+export const QUIET_STATUSES: readonly CloudStatus[] = ['patched', 'already-at-target', 'not-started'];
+
 /** What happened to one cloud. `rolled-back` and `failed` count against the failure budget. */
 export interface CloudOutcome {
   cloud: string;

@@ -183,6 +183,13 @@ test('the failure budget halts the campaign and rolls back the clouds it patched
     c12: 'not-started',
   });
   expect(p.outcomes[name(10)]!.reason).toMatch(/health gate/);
+  // Pollers of big campaigns ask for less: the clouds needing attention, or none, with the same totals.
+  const attention = await campaigns.progress(s.metadata.name, { outcomes: 'attention' });
+  expect(statuses(attention)).toEqual({ c07: 'reverted', c08: 'reverted', c10: 'rolled-back' });
+  const none = await campaigns.progress(s.metadata.name, { outcomes: 'none' });
+  expect(none.outcomes).toEqual({});
+  expect(none.totals).toEqual(p.totals);
+  expect(p.totals).toEqual({ reverted: 2, 'rolled-back': 1, 'not-started': 2 });
   expect(await servedVersions([7, 8, 10, 11, 12].map(port))).toEqual(Array(5).fill('v1'));
   await saveHistories([
     { workflowId: `campaign:${s.metadata.name}`, file: 'campaign-halted-rollback.json' },
@@ -237,6 +244,27 @@ test('approval gate, pause and resume from the temporal CLI; a malformed payload
     'json',
   ]);
   expect(query.stdout).toContain('"phase": "running"');
+  const query2 = (input: string) =>
+    temporal([
+      'workflow',
+      'query',
+      '--workflow-id',
+      wf,
+      '--name',
+      'patchbay.campaign.progress',
+      '--input',
+      input,
+      '-o',
+      'json',
+    ]);
+  const light = await query2('{"outcomes":"none"}');
+  expect(light.code).toBe(0);
+  expect(light.stdout).toMatch(/"outcomes": \{\}/);
+  const badQuery = await query2('{"outcomes":"some"}');
+  expect(badQuery.code).not.toBe(0);
+  expect(`${badQuery.stdout}${badQuery.stderr}`).toMatch(
+    /invalid progress payload: outcomes: .*got .{0,2}some/,
+  );
 
   expect((await update('patchbay.campaign.resume', '{"by":"ops-bot"}')).code).toBe(0);
   const p = await finished(id);
