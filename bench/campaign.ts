@@ -51,6 +51,9 @@ function record(cloud: string, image: string, ports: number[]): CloudRecord {
 /** Applies every record, `parallel` at a time, and waits for each to be applied. */
 async function deployAll(client: PatchbayClient, records: CloudRecord[], parallel: number): Promise<void> {
   let next = 0;
+  let done = 0;
+  // A 10,000-cloud deploy takes many minutes: a line every tenth so the run visibly moves.
+  const step = Math.max(1, Math.ceil(records.length / 10));
   await Promise.all(
     Array.from({ length: parallel }, async () => {
       while (next < records.length) {
@@ -60,6 +63,7 @@ async function deployAll(client: PatchbayClient, records: CloudRecord[], paralle
           await client.apply(r, { message: 'deploy', author: 'bench' }),
         );
         if (result.outcome !== 'applied') throw new Error(`deploy ${r.metadata.name}: ${result.reason}`);
+        if (++done % step === 0) console.error(`    deployed ${done}/${records.length}`);
       }
     }),
   );
@@ -89,10 +93,15 @@ async function runCampaign(
   const t0 = Date.now();
   await campaigns.start(spec, 'bench');
   let progress: CampaignProgress;
+  let lastLine = 0;
   for (;;) {
     peakRss = Math.max(peakRss, process.memoryUsage().rss);
-    progress = await campaigns.progress(name);
+    progress = await campaigns.progress(name, { outcomes: 'none' });
     if (['completed', 'halted', 'aborted'].includes(progress.phase)) break;
+    if (Date.now() - lastLine > 30_000) {
+      lastLine = Date.now();
+      console.error(`    campaign ${progress.phase} ${JSON.stringify(progress.totals)}`);
+    }
     await settle(500);
   }
   return { seconds: (Date.now() - t0) / 1000, progress, peakRss };
@@ -165,6 +174,11 @@ async function engine(n: number): Promise<void> {
       'patchbay/fixture:v2',
       ENGINE_CONCURRENCY,
     );
+    // What continue-as-new carried into the last run: one payload, which Temporal caps at 2 MB.
+    const lastRun = await stack.client.client.workflow.getHandle(`campaign:bench-engine-${n}`).fetchHistory();
+    const carried = (
+      lastRun.events?.[0]?.workflowExecutionStartedEventAttributes?.input?.payloads ?? []
+    ).reduce((sum, p) => sum + (p.data?.length ?? 0), 0);
     let largest = { id: '', events: 0 };
     for await (const wf of stack.client.client.workflow.list()) {
       if ((wf.historyLength ?? 0) > largest.events) largest = { id: wf.workflowId, events: wf.historyLength };
@@ -174,7 +188,8 @@ async function engine(n: number): Promise<void> {
     );
     console.log(
       `    campaign ${seconds.toFixed(1)} s, ${(n / seconds).toFixed(1)} clouds/s, ${JSON.stringify(progress.totals)}, continued as new ${progress.runs}x; ` +
-        `peak RSS ${(peakRss / 2 ** 20).toFixed(0)} MiB; largest history ${largest.events} events (${largest.id})`,
+        `peak RSS ${(peakRss / 2 ** 20).toFixed(0)} MiB; largest history ${largest.events} events (${largest.id}); ` +
+        `last run's input ${(carried / 1024).toFixed(0)} KiB (limit 2,048 KiB)`,
     );
   } finally {
     await stack.stop();
