@@ -17,7 +17,8 @@ function bigState(n: number): { raw: unknown; state: CampaignState } {
     },
   };
   const outcomes: Record<string, CloudOutcome> = {};
-  for (const cloud of names) outcomes[cloud] = { cloud, status: 'patched', revision: 2, fromRevision: 1 };
+  for (const cloud of names)
+    outcomes[cloud] = { cloud, status: 'patched', revision: 2, fromRevision: 1, attempts: 1 };
   outcomes[names[7]!] = {
     cloud: names[7]!,
     status: 'rolled-back',
@@ -52,7 +53,7 @@ test('a 10,000-cloud campaign carries well under the 2 MB payload limit across c
   const after = size({ spec: null, state: carryState(state) });
   expect(before).toBeGreaterThan(1.5e6);
   expect(after).toBeLessThan(0.6 * before);
-  expect(after).toBeLessThan(1e6);
+  expect(after).toBeLessThan(1.2e6);
 });
 
 test('restore gives back every outcome with its cloud; only long reasons and the resolved name list are cut', () => {
