@@ -5,7 +5,7 @@
 #   by one validates on the other, and on a replica of the next version (a rolling patch); the
 #   -broken tag never answers 200; HAProxy in front, driven over its Runtime API; Glance and
 #   Placement answer after their db-sync jobs; every package at the version its tag says.
-# Removes every container and directory it made, also on failure. Ports: 15000-15029, 33061-33062
+# Removes every container and directory it made, also on failure. Ports: 15000-15029, 15306-15307
 # on 127.0.0.1 (SMOKE_PORT_BASE / SMOKE_DB_PORT move them). Needs curl and python3 on the host.
 set -euo pipefail
 
@@ -19,7 +19,7 @@ MARIADB="patchbay/mariadb:10.11.19-0-deb12u1"
 HAPROXY="patchbay/haproxy:2.6.12-1-deb12u4"
 
 P="${SMOKE_PORT_BASE:-15000}"
-DB_PORT="${SMOKE_DB_PORT:-33061}"
+DB_PORT="${SMOKE_DB_PORT:-15306}"
 LB_PORT=$P KS_A=$((P + 1)) KS_B=$((P + 2)) KS_C=$((P + 3)) KS_BAD=$((P + 4)) LB_RUNTIME=$((P + 9))
 GL_OLD=$((P + 11)) GL_NEW=$((P + 12)) PL=$((P + 21)) DB_HEALTH=$((DB_PORT + 1))
 ADMIN_PASSWORD="smoke-admin"

@@ -72,8 +72,14 @@ fi
 EOF
   chmod 755 "$www/cgi-bin/index.cgi"
   ln -sf index.cgi "$www/cgi-bin/health"
-  busybox httpd -f -p "${MARIADB_BIND_HOST:-127.0.0.1}:$MARIADB_HEALTH_PORT" -h "$www" &
-  log "health endpoint on http://${MARIADB_BIND_HOST:-127.0.0.1}:$MARIADB_HEALTH_PORT/ (also /cgi-bin/health)"
+  local addr="${MARIADB_BIND_HOST:-127.0.0.1}:$MARIADB_HEALTH_PORT" pid
+  busybox httpd -f -p "$addr" -h "$www" &
+  pid=$!
+  # httpd -f says it could not listen only by exiting. A server without its endpoint would fail every
+  # gate with a bare "connection refused" while looking healthy: stop the container, saying why.
+  sleep 0.5
+  kill -0 "$pid" 2>/dev/null || die "the health endpoint could not listen on $addr (is the port in use?)"
+  log "health endpoint on http://$addr/ (also /cgi-bin/health)"
 }
 
 case "$mode" in

@@ -15,6 +15,7 @@ import type { DockerHostSpec, InstanceSpec, ServiceSpec } from '../record/schema
 import { PatchbayError } from '../lib/errors';
 import { dockerStatus, inspectOrNull, unreachableReason } from '../runtime/dockerClient';
 import { groupByService, listCloudContainers } from '../runtime/observe';
+import { containerLogTail } from '../runtime/containerLogs';
 import { probeHttp } from '../runtime/httpProbe';
 import { resolveSecretEnv } from '../runtime/secrets';
 import type {
@@ -282,6 +283,13 @@ export function createDockerActivities(deps: ActivityDeps) {
             check: describeCheck(input),
             lastResponse,
           };
+          // For whoever reads the worker's log: what the instance said before it failed.
+          if (info) {
+            ctx.log.warn(`health gate failed for ${name}; its last output follows`, {
+              container: name,
+              logs: await containerLogTail(docker, info.Id),
+            });
+          }
           throw nonRetryable(
             'HealthGateFailed',
             `instance ${input.ref.service}/${input.ref.instance} failed its health gate: ${details.check}, last response ${lastResponse} after ${Math.round(elapsed / 100) / 10}s`,

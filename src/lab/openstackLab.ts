@@ -13,7 +13,7 @@ export const OPENSTACK_EXAMPLE = path.join(PROJECT_ROOT, 'examples', 'openstack.
 /** What the example says, and what labRecord() rewrites. */
 const EXAMPLE_NAME = 'os-lab';
 const EXAMPLE_ROOT = '/var/lib/patchbay/os-lab';
-const EXAMPLE_PORTS = /\b(15\d{3}|330[67]\d)\b/g;
+const EXAMPLE_PORTS = /\b15\d{3}\b/g;
 
 export const KEYSTONE = {
   old: 'patchbay/keystone:22.0.2-0-deb12u3',
@@ -76,7 +76,7 @@ export function openstackLab(options: LabOptions = {}): Lab {
   doc.setIn(['metadata', 'name'], name);
   const record = CloudRecordSchema.parse(doc.toJS());
   const pw = secrets(root);
-  const sql = 33061 + shift;
+  const sql = 15306 + shift;
   const url = (user: string, password: string) =>
     `mysql+pymysql://${user}:${password}@127.0.0.1:${sql}/${user}`;
   return {

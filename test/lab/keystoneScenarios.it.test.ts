@@ -38,6 +38,9 @@ beforeAll(async () => {
     temporalConfig({ TEMPORAL_ADDRESS: testEnv('address'), PATCHBAY_TASK_QUEUE: QUEUE }),
   );
   ({ steps: reports, wholeRun } = await runKeystoneScenarios({ client, docker, lab, author: 'jest' }));
+  // A failed step is explained in the worker's log (a failed gate logs the instance's last output).
+  if (reports.some((r) => r.outcome !== EXPECTED[r.step].outcome))
+    console.error(worker.output().slice(-8000));
 });
 
 afterAll(async () => {
