@@ -15,6 +15,7 @@ import { dockerClient } from '../src/runtime/dockerClient';
 import type { CampaignProgress } from '../src/workflows/campaignTypes';
 import { createFakeRuntimeActivities } from '../test/support/fakeRuntime';
 import { startBenchStack } from './stack';
+import { diagnoseStall, type StallContext } from './stallDiagnostics';
 
 const arg = (name: string, fallback: string) => {
   const i = process.argv.indexOf(`--${name}`);
@@ -24,6 +25,7 @@ const REAL = Number(arg('real', '50'));
 const ENGINE = arg('engine', '1000,10000').split(',').filter(Boolean).map(Number);
 const ENGINE_CONCURRENCY = Number(arg('concurrency', '100'));
 const docker: Docker = dockerClient('unix:///var/run/docker.sock');
+const STALL_MS = Number(arg('stall-minutes', '5')) * 60_000;
 const settle = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 function record(cloud: string, image: string, ports: number[]): CloudRecord {
@@ -71,6 +73,7 @@ async function deployAll(client: PatchbayClient, records: CloudRecord[], paralle
 
 async function runCampaign(
   client: PatchbayClient,
+  stall: StallContext,
   name: string,
   clouds: string[],
   image: string,
@@ -92,19 +95,34 @@ async function runCampaign(
   let peakRss = process.memoryUsage().rss;
   const t0 = Date.now();
   await campaigns.start(spec, 'bench');
-  let progress: CampaignProgress;
+  let progress: CampaignProgress | undefined;
   let lastLine = 0;
+  // Bounded: a campaign whose totals stop moving for STALL_MS fails the bench with a diagnosis.
+  let lastChange = Date.now();
+  let lastTotals = '';
   for (;;) {
     peakRss = Math.max(peakRss, process.memoryUsage().rss);
-    progress = await campaigns.progress(name, { outcomes: 'none' });
-    if (['completed', 'halted', 'aborted'].includes(progress.phase)) break;
-    if (Date.now() - lastLine > 30_000) {
+    try {
+      progress = await campaigns.progress(name, { outcomes: 'none' });
+    } catch (error) {
+      console.error(`    progress query failed: ${(error as Error).message}`);
+    }
+    if (progress && ['completed', 'halted', 'aborted'].includes(progress.phase)) break;
+    const totals = JSON.stringify(progress?.totals ?? null);
+    if (totals !== lastTotals) [lastTotals, lastChange] = [totals, Date.now()];
+    if (Date.now() - lastChange > STALL_MS) {
+      const why = await diagnoseStall(stall);
+      throw new Error(
+        `campaign ${name} made no progress for ${STALL_MS / 60_000} min at ${totals}:\n  ${why.join('\n  ')}`,
+      );
+    }
+    if (progress && Date.now() - lastLine > 30_000) {
       lastLine = Date.now();
       console.error(`    campaign ${progress.phase} ${JSON.stringify(progress.totals)}`);
     }
     await settle(500);
   }
-  return { seconds: (Date.now() - t0) / 1000, progress, peakRss };
+  return { seconds: (Date.now() - t0) / 1000, progress: progress!, peakRss };
 }
 
 async function removeFleet(): Promise<void> {
@@ -130,6 +148,7 @@ async function real(n: number): Promise<void> {
     const deployS = (Date.now() - t0) / 1000;
     const { seconds, progress } = await runCampaign(
       stack.client,
+      stack.stall,
       `bench-real-${Date.now()}`,
       names,
       'patchbay/fixture:v2',
@@ -169,6 +188,7 @@ async function engine(n: number): Promise<void> {
     const deployS = (Date.now() - t0) / 1000;
     const { seconds, progress, peakRss } = await runCampaign(
       stack.client,
+      stack.stall,
       `bench-engine-${n}`,
       names,
       'patchbay/fixture:v2',

@@ -9,6 +9,7 @@ import { TEMPORAL_BIN, temporalConfig } from '../src/lib/config';
 import { startDevServer } from '../src/lib/devServer';
 import { createWorker } from '../src/worker/worker';
 import type { Activities } from '../src/activities';
+import type { StallContext } from './stallDiagnostics';
 
 let installed = false;
 
@@ -16,7 +17,12 @@ export async function startBenchStack(
   port: number,
   taskQueue: string,
   activities?: Partial<Activities>,
-): Promise<{ client: PatchbayClient; address: string; stop(): Promise<void> }> {
+): Promise<{
+  client: PatchbayClient;
+  address: string;
+  stall: StallContext;
+  stop(): Promise<void>;
+}> {
   // Once per process (a bench may start several stacks in turn).
   installed ||= (Runtime.install({ logger: new DefaultLogger('WARN') }), true);
   const server = await startDevServer({
@@ -34,6 +40,7 @@ export async function startBenchStack(
   return {
     client,
     address: server.address,
+    stall: { client: client.client, namespace: config.namespace, taskQueue, server },
     async stop() {
       await client.close();
       worker.shutdown();

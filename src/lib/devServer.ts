@@ -24,6 +24,9 @@ export interface DevServer {
   uiUrl: string;
   /** False when a server already answered on the port and was reused. */
   started: boolean;
+  /** The server process and its log, when this call started it (for diagnostics). */
+  pid?: number;
+  logPath?: string;
   stop(): Promise<void>;
 }
 
@@ -72,7 +75,8 @@ export async function startDevServer(options: DevServerOptions): Promise<DevServ
   // The worker that schedules an activity gets it back in the same response: no poll round trip per step.
   args.push('--dynamic-config-value', 'system.enableActivityEagerExecution=true');
   for (const [name, type] of SEARCH_ATTRIBUTES) args.push('--search-attribute', `${name}=${type}`);
-  const log = openSync(path.join(dir, `server-${port}.log`), 'a');
+  const logPath = path.join(dir, `server-${port}.log`);
+  const log = openSync(logPath, 'a');
   const child: ChildProcess = spawn(options.binary, args, { stdio: ['ignore', log, log] });
   let exited: string | undefined;
   child.once('exit', (code, signal) => (exited = `exited with ${signal ?? code}`));
@@ -91,6 +95,8 @@ export async function startDevServer(options: DevServerOptions): Promise<DevServ
     address,
     uiUrl,
     started: true,
+    pid: child.pid,
+    logPath,
     stop: () =>
       new Promise<void>((resolve) => {
         if (child.exitCode !== null || child.signalCode !== null) return resolve();
