@@ -7,19 +7,13 @@ import type Docker from 'dockerode';
 import { LABEL } from '../record/identity';
 import type { DockerHostSpec } from '../record/schema';
 import type { PatchbayError } from '../lib/errors';
+import { containerLogTail } from '../runtime/containerLogs';
 import { dockerStatus, inspectOrNull } from '../runtime/dockerClient';
 import { resolveSecretEnv } from '../runtime/secrets';
 import type { JobInput, JobResult } from './types';
 
 export function jobContainerName(cloud: string, service: string, job: string, revision: number): string {
   return `pb-${cloud}-${service}-job-${job}-r${revision}`;
-}
-
-async function logTail(docker: Docker, id: string, lines = 15): Promise<string> {
-  const buffer = (await docker
-    .getContainer(id)
-    .logs({ stdout: true, stderr: true, tail: lines })) as unknown as Buffer;
-  return buffer.toString('utf8').trim();
 }
 
 export function createJobActivities(deps: {
@@ -86,7 +80,7 @@ export function createJobActivities(deps: {
             .getContainer(info.Id)
             .kill()
             .catch(() => undefined);
-          const tail = await logTail(docker, info.Id);
+          const tail = await containerLogTail(docker, info.Id, 15);
           await docker.getContainer(info.Id).remove({ force: true });
           throw ApplicationFailure.nonRetryable(
             `job ${input.job.name} of ${input.service} did not finish within ${input.job.timeout} ms; last output:\n${tail}`,
@@ -99,7 +93,7 @@ export function createJobActivities(deps: {
       const exitCode = info.State.ExitCode;
       const durationMs = Date.parse(info.State.FinishedAt) - Date.parse(info.State.StartedAt);
       // The log tail goes into the failure (and so the revision's reason); the container itself goes.
-      const tail = exitCode === 0 ? '' : await logTail(docker, info.Id);
+      const tail = exitCode === 0 ? '' : await containerLogTail(docker, info.Id, 15);
       await docker.getContainer(info.Id).remove({ force: true });
       if (exitCode !== 0) {
         throw ApplicationFailure.nonRetryable(

@@ -1,5 +1,6 @@
-// The last lines a container wrote, for the worker's log when it fails a gate. Never for a workflow
-// history: a service may print what it should not, and histories are shown in the Web UI.
+// The last lines a container wrote, for explaining a failure: a one-off job's (in its failure) or a
+// service instance's that failed its gate (in the worker's log only: a long-running service may print
+// what it should not, and histories are shown in the Web UI).
 import type Docker from 'dockerode';
 
 /** Docker multiplexes stdout and stderr of a container without a TTY into 8-byte-headed frames. */
