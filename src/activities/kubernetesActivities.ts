@@ -14,6 +14,7 @@ import {
   apiStatus,
   deploymentFor,
   deploymentName,
+  isFreshFailure,
   kubeClients,
   kubernetesSpecHash,
   rolloutStatus,
@@ -246,13 +247,17 @@ export function createKubernetesActivities(deps: KubernetesActivityDeps = {}) {
     ): Promise<RolloutStatus> {
       const ctx = Context.current();
       const c = kube(input.runtime);
-      const resumed = ctx.info.heartbeatDetails as { startedAt: number } | undefined;
+      const resumed = ctx.info.heartbeatDetails as
+        { startedAt: number; staleFailure?: string | null } | undefined;
       const startedAt = resumed?.startedAt ?? Date.now();
+      // A ProgressDeadlineExceeded already there when this wait began is an earlier rollout's.
+      let staleFailure: string | null | undefined = resumed ? (resumed.staleFailure ?? null) : undefined;
       let last: string;
       for (;;) {
         const d = await readDeployment(c, input);
         if (!d) throw nonRetryable('RolloutFailed', `Deployment of ${input.service} is gone`);
         const status = rolloutStatus(d);
+        staleFailure ??= status.failed ? status.failedSince : null;
         last = status.summary;
         if (status.generation > input.generation)
           throw nonRetryable(
@@ -261,13 +266,13 @@ export function createKubernetesActivities(deps: KubernetesActivityDeps = {}) {
           );
         if (status.done && status.observedGeneration >= input.generation) return status;
         const elapsed = Date.now() - startedAt;
-        if (status.failed || elapsed > input.timeoutMs)
+        if (isFreshFailure(status, staleFailure) || elapsed > input.timeoutMs)
           throw nonRetryable(
             'RolloutFailed',
             `rollout of ${input.service} did not become available within ${Math.round(input.timeoutMs / 1000)}s: ${last}`,
             { lastStatus: last },
           );
-        ctx.heartbeat({ startedAt, last });
+        ctx.heartbeat({ startedAt, staleFailure, last });
         await ctx.sleep(500);
       }
     },

@@ -160,6 +160,12 @@ export interface RolloutStatus {
   unavailable: number;
   /** Set when Kubernetes gave up (ProgressDeadlineExceeded). */
   failed: string | null;
+  /**
+   * When that condition was last written (its lastUpdateTime, ISO), so that a wait can tell a failure
+   * of its own rollout from one left over by an earlier rollout: the controller keeps a
+   * ProgressDeadlineExceeded condition untouched until the Deployment makes progress again.
+   */
+  failedSince: string | null;
   done: boolean;
   summary: string;
 }
@@ -172,6 +178,7 @@ export function rolloutStatus(d: K8s.V1Deployment): RolloutStatus {
     progressing?.status === 'False' && progressing.reason === 'ProgressDeadlineExceeded'
       ? (progressing.message ?? 'progress deadline exceeded')
       : null;
+  const failedSince = failed ? timeOf(progressing?.lastUpdateTime ?? progressing?.lastTransitionTime) : null;
   const status: Omit<RolloutStatus, 'done' | 'summary'> = {
     generation: d.metadata?.generation ?? 0,
     observedGeneration: s.observedGeneration ?? 0,
@@ -181,6 +188,7 @@ export function rolloutStatus(d: K8s.V1Deployment): RolloutStatus {
     available: s.availableReplicas ?? 0,
     unavailable: s.unavailableReplicas ?? 0,
     failed,
+    failedSince,
   };
   const done =
     status.observedGeneration >= status.generation &&
@@ -193,4 +201,19 @@ export function rolloutStatus(d: K8s.V1Deployment): RolloutStatus {
     done,
     summary: `${status.updated}/${want} updated, ${status.ready} ready, ${status.available} available, generation ${status.observedGeneration}/${status.generation}${failed ? `; ${failed}` : ''}`,
   };
+}
+
+function timeOf(t: Date | string | undefined): string | null {
+  if (!t) return null;
+  const d = t instanceof Date ? t : new Date(t);
+  return Number.isNaN(d.getTime()) ? String(t) : d.toISOString();
+}
+
+/**
+ * A failure condition seen when a wait began is stale: it belongs to an earlier rollout (typically
+ * the bad one a compensation is undoing), and the controller leaves it in place until the restored
+ * Deployment makes progress. Only a failure written after that counts.
+ */
+export function isFreshFailure(status: RolloutStatus, staleSince: string | null): boolean {
+  return status.failed !== null && (staleSince === null || status.failedSince !== staleSince);
 }

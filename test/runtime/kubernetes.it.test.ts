@@ -163,6 +163,45 @@ test('a rollout that never becomes available is rolled back within the record de
   ]);
 });
 
+test('onFailure: pause; once Kubernetes itself has given up (ProgressDeadlineExceeded), an operator rollback restores the previous spec', async () => {
+  // The restore's wait must not mistake the condition the bad rollout left for a failure of its own:
+  // the controller keeps it until the restored Deployment makes progress (CI once hung on this).
+  const before = await view('pb-a');
+  const record = k8sRecord(cloud, 'pb-a', { ...base(), keystone: NEVER_READY });
+  record.spec.services[0]!.upgrade = { maxUnavailable: 1, maxSurge: 1, onFailure: 'pause' };
+  const applying = apply(record, 'bad build, paused');
+  const waiting = await waitFor(
+    'the pause',
+    async () => {
+      const s = await runCli(['status', cloud, '--json'], QUEUE);
+      return s.code === 0 ? (JSON.parse(s.stdout).waitingForOperator ?? undefined) : undefined;
+    },
+    90_000,
+    500,
+  );
+  expect(waiting).toMatchObject({
+    service: 'keystone',
+    kind: 'rollout-failed',
+    allowed: ['rollback', 'abandon'],
+  });
+  const timedOut = async () => {
+    const d = (await deployments('pb-a')).find(
+      (x) => x.metadata.labels['io.patchbay.service'] === 'keystone',
+    );
+    return d?.status.conditions?.some(
+      (c) => c.type === 'Progressing' && c.reason === 'ProgressDeadlineExceeded',
+    );
+  };
+  await waitFor('Kubernetes to report ProgressDeadlineExceeded', timedOut, 60_000, 500);
+  expect((await runCli(['resolve', cloud, 'rollback', '-m', 'looked at it'], QUEUE)).code).toBe(0);
+  const result = await applying;
+  expect(result.outcome).toBe('rolled-back');
+  const after = await view('pb-a');
+  expect(after.keystone).toMatchObject({ image: FIXTURE.v2, available: 3 });
+  expect(after.glance).toEqual(before.glance);
+  expect(after.placement).toEqual(before.placement);
+});
+
 test('Scenario 2: patchbay rollback takes one service back, through the same path', async () => {
   const before = await view('pb-a');
   const out = await runCli(

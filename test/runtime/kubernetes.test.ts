@@ -1,7 +1,7 @@
 // Fast checks of the Kubernetes objects a service becomes and of how a rollout's status is read
 // (in addition to test/runtime/kubernetes.it.test.ts, which runs them against a real API server).
 import type * as K8s from '@kubernetes/client-node';
-import { deploymentFor, rolloutStatus } from '../../src/runtime/kubernetes';
+import { deploymentFor, isFreshFailure, rolloutStatus } from '../../src/runtime/kubernetes';
 import { validateRecord } from '../../src/record/validate';
 import { Service } from '../../src/record/schema';
 
@@ -80,6 +80,39 @@ test("ProgressDeadlineExceeded is a failed rollout, with Kubernetes' message", (
     }),
   );
   expect(s).toMatchObject({ done: false, failed: 'ReplicaSet "x" has timed out progressing.' });
+});
+
+test('a ProgressDeadlineExceeded left by an earlier rollout does not fail the wait of the restore after it', () => {
+  // The controller keeps the bad rollout's condition until the restored Deployment makes progress;
+  // the restore's wait must not read it as its own failure (CI once waited for an operator on it).
+  const timedOut = (at: string) =>
+    rolloutStatus(
+      deployment(
+        {
+          observedGeneration: 3,
+          replicas: 3,
+          updatedReplicas: 2,
+          availableReplicas: 2,
+          conditions: [
+            {
+              type: 'Progressing',
+              status: 'False',
+              reason: 'ProgressDeadlineExceeded',
+              lastUpdateTime: new Date(at),
+              message: 'ReplicaSet "bad" has timed out progressing.',
+            },
+          ],
+        },
+        3,
+      ),
+    );
+  const first = timedOut('2026-12-04T10:00:00Z');
+  expect(first.failedSince).toBe('2026-12-04T10:00:00.000Z');
+  expect(isFreshFailure(first, first.failedSince)).toBe(false); // there when the wait began
+  expect(isFreshFailure(timedOut('2026-12-04T10:00:30Z'), first.failedSince)).toBe(true); // written since
+  expect(isFreshFailure(first, null)).toBe(true); // nothing was failed when the wait began
+  const healthy = rolloutStatus(deployment({ observedGeneration: 2, replicas: 3, updatedReplicas: 3 }));
+  expect([healthy.failed, healthy.failedSince, isFreshFailure(healthy, null)]).toEqual([null, null, false]);
 });
 
 test('a Kubernetes record gives replicas and port, not instances, volumes or HAProxy; a Docker one the reverse', () => {

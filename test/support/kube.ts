@@ -64,7 +64,12 @@ export function startTestCluster(): TestCluster {
 export interface DeploymentView {
   metadata: { name: string; generation: number; labels: Record<string, string> };
   spec: { replicas: number; template: { spec: { containers: Array<{ image: string }> } } };
-  status: { availableReplicas?: number; updatedReplicas?: number; observedGeneration?: number };
+  status: {
+    availableReplicas?: number;
+    updatedReplicas?: number;
+    observedGeneration?: number;
+    conditions?: Array<{ type: string; status: string; reason?: string }>;
+  };
 }
 
 export interface PodView {
