@@ -4,7 +4,7 @@
 # (tools/k8s/go.mod), and KWOK playing two nodes and their pods (tools/k8s/kwok-stages.yaml).
 #
 #   scripts/k8s-cluster.sh build               # build what is missing (cold ~5-6 min on 2 cores, then cached)
-#   scripts/k8s-cluster.sh start  [--dir DIR]  # start (~3.5 s warm): a fresh, empty cluster; prints the kubeconfig path
+#   scripts/k8s-cluster.sh start  [--dir DIR]  # start (~5.5 s warm): a fresh, empty cluster; prints the kubeconfig path
 #   scripts/k8s-cluster.sh stop   [--dir DIR]  # stop it, no process left
 #   scripts/k8s-cluster.sh status [--dir DIR]  # exit 0 when every component runs
 #
@@ -85,10 +85,32 @@ pid_of() {
   [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null && tr '\0' ' ' < "/proc/$pid/cmdline" 2>/dev/null | grep -qF "$STATE/" && echo "$pid"
 }
 
+alive() { # pid: it runs (a child that exited stays a zombie, which kill -0 still finds, until waited for)
+  kill -0 "$1" 2>/dev/null && [ "$(awk '{ print $3 }' "/proc/$1/stat" 2>/dev/null)" != Z ]
+}
+
 launch() { # name command... : its own session and process group, detached from this script
-  local name=$1; shift
+  local name=$1 pid deadline=$(( SECONDS + 10 )); shift
   setsid "$@" >"$STATE/$name.log" 2>&1 </dev/null &
-  echo $! >"$STATE/$name.pid"
+  pid=$!
+  echo "$pid" >"$STATE/$name.pid"
+  # Until the forked child has exec'ed, its command line is still this script's, and pid_of would take
+  # it for dead (a loaded machine made CI report "apiserver exited" with an empty log). Wait for it.
+  until pid_of "$name" >/dev/null; do
+    alive "$pid" || return 0 # it exited already: wait_for reports it, with its status and log
+    [ $SECONDS -lt "$deadline" ] || die "$name did not start within 10 s"
+    sleep 0.02
+  done
+}
+
+exited() { # name: sets WHY to why a component pid_of no longer sees has gone (not in a subshell: it waits)
+  local pid status=unknown
+  pid=$(cat "$STATE/$1.pid" 2>/dev/null) || true
+  if [ -n "$pid" ] && ! alive "$pid"; then
+    wait "$pid" 2>/dev/null && status=0 || status=$?
+    [ "$status" -gt 128 ] && status="$status (signal $(kill -l $(( status - 128 )) 2>/dev/null || echo $(( status - 128 ))))"
+  fi
+  WHY=$(printf '%s exited with status %s; last lines of %s:\n%s' "$1" "$status" "$STATE/$1.log" "$(tail -n 20 "$STATE/$1.log")")
 }
 
 api() { # method path [body]: the API as the admin
@@ -101,7 +123,7 @@ wait_for() { # what seconds command...: poll every 0.1 s while the components li
   local what=$1 deadline=$(( SECONDS + $2 )); shift 2
   until "$@" >/dev/null 2>&1; do
     for c in "${COMPONENTS[@]}"; do
-      if [ -f "$STATE/$c.pid" ] && ! pid_of "$c" >/dev/null; then die "$c exited while waiting for $what: $(tail -n 5 "$STATE/$c.log")"; fi
+      if [ -f "$STATE/$c.pid" ] && ! pid_of "$c" >/dev/null; then exited "$c"; die "while waiting for $what: $WHY"; fi
     done
     [ $SECONDS -lt "$deadline" ] || die "no $what after $2 s; logs in $STATE"
     sleep 0.1
@@ -185,15 +207,17 @@ KUBECONFIG
     --service-account-signing-key-file "$STATE/pki/sa.key" --service-cluster-ip-range 10.96.0.0/16 \
     --endpoint-reconciler-type none --disable-admission-plugins TaintNodesByCondition --allow-privileged \
     --enable-priority-and-fairness=false --profiling=false -v 0
-  # The controllers (Deployments, ReplicaSets, Jobs, namespaces, garbage collection, service
-  # accounts...) and the scheduler talk to the API as the admin and serve nothing themselves.
+  wait_for "API server /readyz" 60 readyz
+  # Started after /readyz: the controller-manager gives up when the API is not healthy within 10 s,
+  # which a loaded machine exceeded. The controllers (Deployments, ReplicaSets, Jobs, namespaces,
+  # garbage collection, service accounts...) and the scheduler talk to the API as the admin and serve
+  # nothing themselves.
   launch controller-manager "$BIN/kube-controller-manager" --kubeconfig "$STATE/kubeconfig" \
     --secure-port 0 --leader-elect=false --use-service-account-credentials=false \
     --service-account-private-key-file "$STATE/pki/sa.key" --root-ca-file "$STATE/pki/ca.crt" \
     --controllers '*,-nodeipam,-nodelifecycle,-cloud-node-lifecycle,-service-lb-controller,-route,-persistentvolume-binder,-attachdetach,-csrsigning' \
     --kube-api-qps 100 --kube-api-burst 200 --profiling=false -v 0
   launch scheduler "$BIN/kube-scheduler" --kubeconfig "$STATE/kubeconfig" --secure-port 0 --leader-elect=false -v 0
-  wait_for "API server /readyz" 60 readyz
   # KWOK: the nodes annotated kwok.x-k8s.io/node=fake and their pods, by tools/k8s/kwok-stages.yaml.
   launch kwok "$BIN/kwok" --kubeconfig "$STATE/kubeconfig" --manage-all-nodes=false \
     --manage-nodes-with-annotation-selector kwok.x-k8s.io/node=fake --config "$STAGES"
