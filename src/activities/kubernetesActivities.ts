@@ -15,6 +15,7 @@ import {
   deploymentFor,
   deploymentName,
   isFreshFailure,
+  kubeErrorReason,
   kubeClients,
   kubernetesSpecHash,
   rolloutStatus,
@@ -48,20 +49,6 @@ export interface K8sObservation {
 
 function nonRetryable(type: string, message: string, details?: unknown): ApplicationFailure {
   return ApplicationFailure.create({ type, message, nonRetryable: true, details: details ? [details] : [] });
-}
-
-function reasonOf(error: unknown): string {
-  const body = (error as { body?: unknown }).body;
-  if (typeof body === 'string') {
-    try {
-      return (JSON.parse(body) as { message?: string }).message ?? body;
-    } catch {
-      return body;
-    }
-  }
-  if (body && typeof body === 'object' && 'message' in body)
-    return String((body as { message: unknown }).message);
-  return error instanceof Error ? error.message : String(error);
 }
 
 async function readOrNull<T>(read: () => Promise<T>): Promise<T | null> {
@@ -171,7 +158,7 @@ export function createKubernetesActivities(deps: KubernetesActivityDeps = {}) {
       } catch (error) {
         throw nonRetryable(
           'PREFLIGHT_FAILED',
-          `preflight failed, nothing was touched: cannot load kubeconfig ${input.runtime.kubeconfig ?? '(default)'}: ${reasonOf(error)}`,
+          `preflight failed, nothing was touched: cannot load kubeconfig ${input.runtime.kubeconfig ?? '(default)'}: ${kubeErrorReason(error)}`,
         );
       }
       const namespace = input.runtime.namespace;
@@ -184,12 +171,14 @@ export function createKubernetesActivities(deps: KubernetesActivityDeps = {}) {
         const status = apiStatus(error);
         if (status === 401 || status === 403)
           problems.push(
-            `forbidden (HTTP ${status}) on ${where}: the kubeconfig's user may not manage Deployments there (RBAC): ${reasonOf(error)}`,
+            `forbidden (HTTP ${status}) on ${where}: the kubeconfig's user may not manage Deployments there (RBAC): ${kubeErrorReason(error)}`,
           );
         else if (status === undefined)
-          problems.push(`the Kubernetes API server ${c.server} is unreachable: ${reasonOf(error)}`);
+          problems.push(`the Kubernetes API server ${c.server} is unreachable: ${kubeErrorReason(error)}`);
         else
-          problems.push(`the Kubernetes API server ${c.server} answered HTTP ${status}: ${reasonOf(error)}`);
+          problems.push(
+            `the Kubernetes API server ${c.server} answered HTTP ${status}: ${kubeErrorReason(error)}`,
+          );
       }
       for (const service of input.services) {
         try {

@@ -10,6 +10,7 @@ import { loadRecordFile } from '../record/load';
 import { recordJsonSchema } from '../record/jsonSchema';
 import { PatchbayClient } from './patchbayClient';
 import { observeCloud } from './observeCloud';
+import { observeDeployments } from './observeDeployments';
 import { computePlan } from './plan';
 import { cloudStatus } from './status';
 import {
@@ -130,8 +131,12 @@ export function buildProgram(io: Io, setExit: (code: number) => void): Command {
       await withClient(async (client) => {
         const state = await client.state(record.metadata.name);
         const current = state?.revisions.find((r) => r.number === state.current)?.record ?? null;
+        const { kubernetes } = record.spec.runtime;
         const observed = await observeCloud(record.metadata.name, record.spec.runtime.docker.hosts);
-        const plan = computePlan(record, current, observed);
+        const deployments = kubernetes
+          ? await observeDeployments(record.metadata.name, kubernetes)
+          : undefined;
+        const plan = computePlan(record, current, observed, deployments);
         io.out(
           opts.json
             ? json({ cloud: record.metadata.name, currentRevision: state?.current ?? null, services: plan })
@@ -212,7 +217,9 @@ export function buildProgram(io: Io, setExit: (code: number) => void): Command {
 
   program
     .command('status')
-    .description('per service: recorded version; per instance: running version, container, health, drift')
+    .description(
+      'per service: recorded version; per instance: running version, container, health, drift (Kubernetes: its Deployment and rollout)',
+    )
     .argument('<cloud>')
     .addOption(jsonOption())
     .action(async (cloud: string, opts: { json?: boolean }) => {
@@ -220,12 +227,15 @@ export function buildProgram(io: Io, setExit: (code: number) => void): Command {
         const state = await client.requireCloud(cloud);
         const current = state.revisions.find((r) => r.number === state.current);
         const observed = await observeCloud(cloud, current?.record.spec.runtime.docker.hosts ?? []);
+        const kubernetes = current?.record.spec.runtime.kubernetes;
+        const deployments = kubernetes ? await observeDeployments(cloud, kubernetes) : undefined;
         const watch = state.active ? await client.watchChange(state.active.workflowId) : null;
         const blocked = watch?.services.find((s) => s.blocked);
         const status = await cloudStatus(
           state,
           observed,
           blocked?.blocked ? { service: blocked.service, ...blocked.blocked } : null,
+          deployments,
         );
         io.out(opts.json ? json(status) : renderStatus(status));
       });

@@ -1,9 +1,14 @@
 // `patchbay plan`: what an apply would do, per service, against the current revision AND what runs.
 import { instanceId, instanceSpecHash, imageVersion, kubernetesSpecHash } from '../record/identity';
 import type { CloudRecord, ServiceSpec } from '../record/schema';
-import { classify, diffService, nothingExists } from '../workflows/classify';
+import { classify, classifyKubernetes, diffService, nothingExists } from '../workflows/classify';
 import type { ServiceAction } from '../workflows/types';
 import { EMPTY_OBSERVATION, type CloudObservation } from './observeCloud';
+import {
+  MISSING_DEPLOYMENT,
+  type DeploymentObservation,
+  type KubernetesObservation,
+} from './observeDeployments';
 
 export interface PlannedInstance {
   instance: string;
@@ -25,8 +30,10 @@ export function computePlan(
   record: CloudRecord,
   current: CloudRecord | null,
   observed: CloudObservation,
+  /** For a Kubernetes cloud: its Deployments (observeDeployments). */
+  deployments: KubernetesObservation = new Map(),
 ): PlannedService[] {
-  if (record.spec.runtime.kubernetes) return kubernetesPlan(record, current);
+  if (record.spec.runtime.kubernetes) return kubernetesPlan(record, current, deployments);
   const recorded = new Map((current?.spec.services ?? []).map((s) => [s.name, s]));
   const targets = new Map(record.spec.services.map((s) => [s.name, s]));
   const names = [...targets.keys(), ...[...recorded.keys()].filter((n) => !targets.has(n))];
@@ -88,33 +95,34 @@ export function driftOf(recorded: ServiceSpec, observation: typeof EMPTY_OBSERVA
 }
 
 /**
- * On Kubernetes each service is one Deployment: the plan compares the record with the current
- * revision (the running Deployments are not read here; the rollout observes them).
+ * On Kubernetes each service is one Deployment: the plan decides from what runs there, with the same
+ * classification the rollout uses, and shows where that differs from the current revision.
  */
-function kubernetesPlan(record: CloudRecord, current: CloudRecord | null): PlannedService[] {
+function kubernetesPlan(
+  record: CloudRecord,
+  current: CloudRecord | null,
+  deployments: KubernetesObservation,
+): PlannedService[] {
   const recorded = new Map((current?.spec.services ?? []).map((s) => [s.name, s]));
   const targets = new Map(record.spec.services.map((s) => [s.name, s]));
   const names = [...targets.keys(), ...[...recorded.keys()].filter((n) => !targets.has(n))];
   return names.map((name) => {
     const target = targets.get(name) ?? null;
     const before = recorded.get(name) ?? null;
-    let action: ServiceAction;
-    if (!target) action = 'remove';
-    else if (!before) action = 'create';
-    else if (kubernetesSpecHash(before) === kubernetesSpecHash(target)) action = 'unchanged';
-    else action = before.image !== target.image ? 'patch' : 'update';
+    const running = deployments.get(name);
+    const action = classifyKubernetes(target, running ?? MISSING_DEPLOYMENT);
     const why: Record<ServiceAction, string> = {
-      create: `new Deployment, ${target?.replicas} replicas`,
+      create: `new Deployment, ${target?.replicas} replicas${before ? ' (the recorded one is missing)' : ''}`,
       patch: `rolling update by Kubernetes, maxUnavailable ${target?.upgrade.maxUnavailable}, maxSurge ${target?.upgrade.maxSurge}`,
       update: 'rolling update by Kubernetes (settings changed)',
       remove: 'Deployment and Service deleted',
-      repair: '',
+      repair: `its rollout is not complete (${running?.rollout.summary ?? '-'}): written again and waited for`,
       unchanged: '',
     };
     return {
       service: name,
       action,
-      fromVersion: before ? imageVersion(before.image) : null,
+      fromVersion: before ? imageVersion(before.image) : (running?.runningVersion ?? null),
       toVersion: target ? imageVersion(target.image) : null,
       instances:
         action === 'unchanged'
@@ -122,11 +130,36 @@ function kubernetesPlan(record: CloudRecord, current: CloudRecord | null): Plann
           : [
               {
                 instance: `deployment/${name}`,
-                change: action === 'create' ? 'create' : action === 'remove' ? 'remove' : 'replace',
+                change:
+                  action === 'create'
+                    ? 'create'
+                    : action === 'remove'
+                      ? 'remove'
+                      : action === 'repair'
+                        ? 'repair'
+                        : 'replace',
                 why: why[action],
               },
             ],
-      drift: [],
+      drift: kubernetesDriftOf(name, before, running),
     };
   });
+}
+
+/** Differences between a service's recorded spec and its Deployment. */
+export function kubernetesDriftOf(
+  service: string,
+  recorded: ServiceSpec | null,
+  running: DeploymentObservation | undefined,
+): string[] {
+  if (!recorded) return running ? [`deployment ${running.name}: not in the current revision`] : [];
+  if (!running) return [`deployment of ${service}: missing`];
+  const drift: string[] = [];
+  if (running.specHash !== kubernetesSpecHash(recorded))
+    drift.push(`deployment ${running.name}: runs ${running.runningVersion ?? '-'}, differs from the record`);
+  if (running.rollout.failed)
+    drift.push(`deployment ${running.name}: rollout failed: ${running.rollout.failed}`);
+  else if (!running.rollout.done)
+    drift.push(`deployment ${running.name}: rollout not complete (${running.rollout.summary})`);
+  return drift;
 }

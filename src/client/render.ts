@@ -109,6 +109,11 @@ export function renderStatus(status: CloudStatus): string {
         `    ${i.instance.padEnd(20)} ${(i.runningVersion ?? '-').padEnd(24)} ${short(i.containerId).padEnd(13)} ${(i.state ?? 'missing').padEnd(9)} ${i.health}`,
       );
     }
+    const d = s.deployment;
+    if (d)
+      lines.push(
+        `    deployment/${d.name} ${(d.runningVersion ?? '-').padEnd(24)} revision ${d.revision ?? '-'}  ${d.ready}/${d.replicas} ready, ${d.updated} updated, ${d.available} available  rollout ${d.rollout}`,
+      );
     for (const d of s.drift) lines.push(`    drift: ${d}`);
   }
   return lines.join('\n');

@@ -5,7 +5,8 @@ import { imageVersion } from '../record/identity';
 import { probeHttp } from '../runtime/httpProbe';
 import type { ActiveChange, CloudState, OperatorBlock } from '../workflows/types';
 import { EMPTY_OBSERVATION, type CloudObservation } from './observeCloud';
-import { driftOf } from './plan';
+import type { KubernetesObservation } from './observeDeployments';
+import { driftOf, kubernetesDriftOf } from './plan';
 
 export interface InstanceStatus {
   instance: string;
@@ -14,6 +15,19 @@ export interface InstanceStatus {
   state: 'running' | 'stopped' | null;
   /** "healthy (200 OK)", "unhealthy (404 Not Found)", "not running" */
   health: string;
+}
+
+/** A service on Kubernetes: its Deployment, as the API server reports it. */
+export interface DeploymentStatus {
+  name: string;
+  runningVersion: string | null;
+  revision: number | null;
+  replicas: number;
+  updated: number;
+  ready: number;
+  available: number;
+  /** "complete", "in progress", or "failed: <Kubernetes' message>" */
+  rollout: string;
 }
 
 export interface CloudStatus {
@@ -26,6 +40,8 @@ export interface CloudStatus {
     service: string;
     recordedVersion: string | null;
     instances: InstanceStatus[];
+    /** Kubernetes clouds: the service's Deployment (null when it is missing). */
+    deployment?: DeploymentStatus | null;
     drift: string[];
   }>;
 }
@@ -34,8 +50,42 @@ export async function cloudStatus(
   state: CloudState,
   observed: CloudObservation,
   waitingForOperator: CloudStatus['waitingForOperator'] = null,
+  /** For a Kubernetes cloud: its Deployments (observeDeployments). */
+  deployments?: KubernetesObservation,
 ): Promise<CloudStatus> {
   const current = state.revisions.find((r) => r.number === state.current);
+  if (current?.record.spec.runtime.kubernetes)
+    return {
+      cloud: state.name,
+      currentRevision: state.current,
+      activeChange: state.active,
+      waitingForOperator,
+      services: current.record.spec.services.map((service) => {
+        const d = deployments?.get(service.name);
+        return {
+          service: service.name,
+          recordedVersion: imageVersion(service.image),
+          instances: [],
+          deployment: d
+            ? {
+                name: d.name,
+                runningVersion: d.runningVersion,
+                revision: d.revision,
+                replicas: service.replicas ?? 0,
+                updated: d.rollout.updated,
+                ready: d.rollout.ready,
+                available: d.rollout.available,
+                rollout: d.rollout.failed
+                  ? `failed: ${d.rollout.failed}`
+                  : d.done
+                    ? 'complete'
+                    : 'in progress',
+              }
+            : null,
+          drift: kubernetesDriftOf(service.name, service, d),
+        };
+      }),
+    };
   const hosts = new Map((current?.record.spec.runtime.docker.hosts ?? []).map((h) => [h.name, h]));
   const services = await Promise.all(
     (current?.record.spec.services ?? []).map(async (service) => {

@@ -50,6 +50,21 @@ export function apiStatus(error: unknown): number | undefined {
   return typeof code === 'number' ? code : undefined;
 }
 
+/** The API server's own message in a client-node error (its JSON body), else the error's message. */
+export function kubeErrorReason(error: unknown): string {
+  const body = (error as { body?: unknown }).body;
+  if (typeof body === 'string') {
+    try {
+      return (JSON.parse(body) as { message?: string }).message ?? body;
+    } catch {
+      return body;
+    }
+  }
+  if (body && typeof body === 'object' && 'message' in body)
+    return String((body as { message: unknown }).message);
+  return error instanceof Error ? error.message : String(error);
+}
+
 export const deploymentName = (cloud: string, service: string): string => `pb-${cloud}-${service}`;
 export const secretName = (cloud: string, service: string): string => `pb-${cloud}-${service}-secrets`;
 /** Annotation with the spec (JSON) the Deployment had before this revision: what compensation restores. */

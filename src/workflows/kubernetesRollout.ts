@@ -2,9 +2,10 @@
 // Kubernetes' own rolling update replaces the pods (maxUnavailable/maxSurge from the record); the
 // health gate is the rollout's status within the record's deadline. On failure the previous spec is
 // put back through the same compensation path an on-demand rollback or a revert uses.
-import { imageVersion, kubernetesSpecHash } from '../record/identity';
+import { imageVersion } from '../record/identity';
 import type { JobSpec, KubernetesRuntimeSpec, ServiceSpec } from '../record/schema';
 import { quick, watching } from './activityProxies';
+import { classifyKubernetes } from './classify';
 import { failureMessage } from './failures';
 import type { OperatorGate } from './operatorGate';
 import { unwind } from './saga';
@@ -30,13 +31,12 @@ export async function kubernetesRollout(
   const jobs: JobResultList = [];
   const observed = await quick.k8sObserve(t);
 
-  let action: ServiceAction;
-  if (!target) action = observed.exists ? 'remove' : 'unchanged';
-  else if (!observed.exists) action = 'create';
-  else if (observed.specHash === kubernetesSpecHash(target))
-    action = observed.status?.done ? 'unchanged' : 'repair';
-  else if (observed.spec && observed.spec.image !== target.image) action = 'patch';
-  else action = 'update';
+  const action: ServiceAction = classifyKubernetes(target, {
+    exists: observed.exists,
+    specHash: observed.specHash,
+    image: observed.spec?.image ?? null,
+    done: observed.status?.done ?? false,
+  });
   progress.action = action;
 
   const result = (

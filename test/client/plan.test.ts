@@ -1,7 +1,8 @@
 // Unit tests of the plan (and of classify, which the workflow uses to decide the same thing).
 import type { ServiceObservation } from '../../src/activities/types';
 import { computePlan } from '../../src/client/plan';
-import { instanceSpecHash } from '../../src/record/identity';
+import type { KubernetesObservation } from '../../src/client/observeDeployments';
+import { imageVersion, instanceSpecHash, kubernetesSpecHash } from '../../src/record/identity';
 import { CloudRecordSchema, type CloudRecord } from '../../src/record/schema';
 
 function record(
@@ -105,7 +106,7 @@ test('scale down and removed services', () => {
   expect(plan[0]?.instances).toEqual([{ instance: 'h1-3', change: 'remove', why: 'not in the record' }]);
 });
 
-describe('a Kubernetes cloud: one Deployment per service, compared with the current revision', () => {
+describe('a Kubernetes cloud: one Deployment per service, decided from what runs there', () => {
   const k8s = (keystone: string, replicas = 3): CloudRecord =>
     CloudRecordSchema.parse({
       apiVersion: 'patchbay/v1',
@@ -119,12 +120,45 @@ describe('a Kubernetes cloud: one Deployment per service, compared with the curr
         ],
       },
     });
+  /** The Deployments a record's services became, their rollouts complete (or not, per service). */
+  const deployed = (r: CloudRecord, incomplete: string[] = []): KubernetesObservation =>
+    new Map(
+      r.spec.services.map((s) => {
+        const done = !incomplete.includes(s.name);
+        const n = s.replicas ?? 1;
+        return [
+          s.name,
+          {
+            name: `pb-k-${s.name}`,
+            exists: true,
+            specHash: kubernetesSpecHash(s),
+            image: s.image,
+            done,
+            revision: 1,
+            runningVersion: imageVersion(s.image),
+            rollout: {
+              generation: 2,
+              observedGeneration: 2,
+              replicas: n,
+              updated: n,
+              ready: done ? n : n - 1,
+              available: done ? n : n - 1,
+              unavailable: done ? 0 : 1,
+              failed: null,
+              failedSince: null,
+              done,
+              summary: `${n}/${n} updated, ${done ? n : n - 1} available`,
+            },
+          },
+        ];
+      }),
+    );
 
   test('a new image is a patch of that Deployment only; nothing else changes', () => {
-    const plan = computePlan(k8s('ks:2'), k8s('ks:1'), new Map());
-    expect(plan.map((s) => [s.service, s.action, s.fromVersion, s.toVersion])).toEqual([
-      ['keystone', 'patch', '1', '2'],
-      ['glance', 'unchanged', '1', '1'],
+    const plan = computePlan(k8s('ks:2'), k8s('ks:1'), new Map(), deployed(k8s('ks:1')));
+    expect(plan.map((s) => [s.service, s.action, s.fromVersion, s.toVersion, s.drift])).toEqual([
+      ['keystone', 'patch', '1', '2', []],
+      ['glance', 'unchanged', '1', '1', []],
     ]);
     expect(plan[0]!.instances).toEqual([
       {
@@ -136,7 +170,35 @@ describe('a Kubernetes cloud: one Deployment per service, compared with the curr
   });
 
   test('a new replica count is an update; a first apply creates every Deployment', () => {
-    expect(computePlan(k8s('ks:1', 5), k8s('ks:1'), new Map())[0]!.action).toBe('update');
+    expect(computePlan(k8s('ks:1', 5), k8s('ks:1'), new Map(), deployed(k8s('ks:1')))[0]!.action).toBe(
+      'update',
+    );
     expect(computePlan(k8s('ks:1'), null, new Map()).map((s) => s.action)).toEqual(['create', 'create']);
+  });
+
+  test('a recorded Deployment that is gone is drift, and apply would create it again', () => {
+    const running = deployed(k8s('ks:1'));
+    running.delete('glance');
+    const plan = computePlan(k8s('ks:1'), k8s('ks:1'), new Map(), running);
+    expect(plan.map((s) => [s.service, s.action, s.drift])).toEqual([
+      ['keystone', 'unchanged', []],
+      ['glance', 'create', ['deployment of glance: missing']],
+    ]);
+    expect(plan[1]!.instances[0]).toMatchObject({ change: 'create', why: /recorded one is missing/ });
+  });
+
+  test('a rollout that has not completed is repaired; a Deployment edited by hand differs from the record', () => {
+    const incomplete = computePlan(k8s('ks:1'), k8s('ks:1'), new Map(), deployed(k8s('ks:1'), ['keystone']));
+    expect(incomplete[0]).toMatchObject({
+      action: 'repair',
+      drift: [expect.stringMatching(/pb-k-keystone: rollout not complete/)],
+    });
+    const edited = deployed(k8s('ks:1'));
+    edited.set('keystone', { ...edited.get('keystone')!, specHash: 'by-hand', runningVersion: 'hotfix' });
+    const plan = computePlan(k8s('ks:1'), k8s('ks:1'), new Map(), edited);
+    expect(plan[0]).toMatchObject({
+      action: 'update',
+      drift: ['deployment pb-k-keystone: runs hotfix, differs from the record'],
+    });
   });
 });

@@ -241,6 +241,79 @@ test('kill -9 of the worker mid-rollout: the change finishes, one ReplicaSet ser
   expect(sets).toHaveLength(1);
 });
 
+test('status and plan read the running Deployments; a Deployment deleted by hand is drift that apply repairs alone', async () => {
+  // The record as the kill -9 test left it: glance on v3 with a 4 s bake.
+  const record = k8sRecord(cloud, 'pb-a', { ...base(), glance: FIXTURE.v3 });
+  record.spec.services[1]!.upgrade = { maxUnavailable: 1, maxSurge: 1, bake: '4s' };
+  const file = writeRecord(record);
+  const statusOf = async () => {
+    const out = await runCli(['status', cloud, '--json'], QUEUE);
+    expect(out).toMatchObject({ code: 0 });
+    return JSON.parse(out.stdout) as {
+      services: Array<{ service: string; deployment: Record<string, unknown> | null; drift: string[] }>;
+    };
+  };
+  const planOf = async () => {
+    const out = await runCli(['plan', file, '--json'], QUEUE);
+    expect(out).toMatchObject({ code: 0 });
+    return (
+      JSON.parse(out.stdout) as { services: Array<{ service: string; action: string; drift: string[] }> }
+    ).services;
+  };
+
+  const status = await statusOf();
+  expect(status.services.map((s) => [s.service, s.deployment, s.drift])).toEqual([
+    [
+      'keystone',
+      expect.objectContaining({ runningVersion: 'v1', ready: 3, replicas: 3, rollout: 'complete' }),
+      [],
+    ],
+    [
+      'glance',
+      expect.objectContaining({ runningVersion: 'v3', ready: 2, replicas: 2, rollout: 'complete' }),
+      [],
+    ],
+    [
+      'placement',
+      expect.objectContaining({ runningVersion: 'v1', ready: 2, replicas: 2, rollout: 'complete' }),
+      [],
+    ],
+  ]);
+  expect((await planOf()).map((s) => [s.service, s.action])).toEqual([
+    ['keystone', 'unchanged'],
+    ['glance', 'unchanged'],
+    ['placement', 'unchanged'],
+  ]);
+
+  const placement = (await deployments('pb-a')).find(
+    (d) => d.metadata.labels['io.patchbay.service'] === 'placement',
+  )!;
+  await cluster.delete(`/apis/apps/v1/namespaces/pb-a/deployments/${placement.metadata.name}`);
+  await waitFor('the Deployment to go', async () => !(await view('pb-a')).placement, 30_000, 250);
+  const drifted = await statusOf();
+  expect(drifted.services.find((s) => s.service === 'placement')).toMatchObject({
+    deployment: null,
+    drift: ['deployment of placement: missing'],
+  });
+  const plan = await planOf();
+  expect(plan.map((s) => [s.service, s.action])).toEqual([
+    ['keystone', 'unchanged'],
+    ['glance', 'unchanged'],
+    ['placement', 'create'],
+  ]);
+  expect(plan[2]!.drift).toEqual(['deployment of placement: missing']);
+
+  // What plan said is what apply does: placement comes back, the others are not touched.
+  const before = await view('pb-a');
+  const out = await runCli(['apply', file, '-m', 'repair placement'], QUEUE);
+  expect(out.code).toBe(0);
+  const after = await view('pb-a');
+  expect(after.placement).toMatchObject({ image: FIXTURE.v1, available: 2 });
+  expect(after.keystone).toEqual(before.keystone);
+  expect(after.glance).toEqual(before.glance);
+  expect((await statusOf()).services.flatMap((s) => s.drift)).toEqual([]);
+});
+
 /** A kubeconfig like the cluster's, but for an API server nobody listens on. */
 function unreachableKubeconfig(): string {
   const file = path.join(mkdtempSync(path.join(os.tmpdir(), 'patchbay-kc-')), 'kubeconfig');

@@ -15,6 +15,7 @@ export interface TestCluster {
   server: string;
   get<T = Record<string, unknown>>(apiPath: string): Promise<T>;
   post(apiPath: string, body: unknown): Promise<unknown>;
+  delete(apiPath: string): Promise<unknown>;
   stop(): void;
 }
 
@@ -64,6 +65,7 @@ export function startTestCluster(): TestCluster {
     server: `https://127.0.0.1:${port}`,
     get: <T>(apiPath: string) => call('GET', apiPath) as Promise<T>,
     post: (apiPath, body) => call('POST', apiPath, body),
+    delete: (apiPath) => call('DELETE', apiPath),
     stop() {
       execFileSync('bash', [SCRIPT, 'stop'], { env, stdio: 'ignore' });
       rmSync(state, { recursive: true, force: true });
