@@ -338,15 +338,22 @@ test.each([
     'pb-a',
     /forbidden \(HTTP 403\)/,
   ],
-])('bad input, %s: a clear error, exit 1, nothing touched', async (_what, runtime, namespace, message) => {
-  const before = await view('pb-a');
-  const bad = k8sRecord(cloud, namespace, { ...base(), keystone: FIXTURE.v3 }, runtime());
-  const out = await runCli(['apply', writeRecord(bad), '-m', 'bad input'], QUEUE);
-  expect(out.code).toBe(1);
-  expect(`${out.stdout}${out.stderr}`).toMatch(message);
-  expect(`${out.stdout}${out.stderr}`).toMatch(/nothing was touched/);
-  expect(await view('pb-a')).toEqual(before);
-});
+])(
+  'bad input, %s: a clear error from apply and plan, exit 1, nothing touched',
+  async (_what, runtime, namespace, message) => {
+    const before = await view('pb-a');
+    const bad = k8sRecord(cloud, namespace, { ...base(), keystone: FIXTURE.v3 }, runtime());
+    const out = await runCli(['apply', writeRecord(bad), '-m', 'bad input'], QUEUE);
+    expect(out.code).toBe(1);
+    expect(`${out.stdout}${out.stderr}`).toMatch(message);
+    expect(`${out.stdout}${out.stderr}`).toMatch(/nothing was touched/);
+    // plan reads the Deployments too: the same problem, said the same way.
+    const plan = await runCli(['plan', writeRecord(bad)], QUEUE);
+    expect(plan.code).toBe(1);
+    expect(plan.stderr).toMatch(message);
+    expect(await view('pb-a')).toEqual(before);
+  },
+);
 
 test('a campaign across Docker clouds and Kubernetes namespaces patches them all', async () => {
   const docker = [`k8s${run}-d1`, `k8s${run}-d2`];
