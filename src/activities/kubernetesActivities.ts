@@ -14,6 +14,7 @@ import {
   apiStatus,
   deploymentFor,
   deploymentName,
+  describeApiError,
   isFreshFailure,
   kubeErrorReason,
   kubeClients,
@@ -162,23 +163,12 @@ export function createKubernetesActivities(deps: KubernetesActivityDeps = {}) {
         );
       }
       const namespace = input.runtime.namespace;
-      const where = `${c.server}, namespace ${namespace}`;
       try {
         await c.apps.listNamespacedDeployment({ namespace, limit: 1 });
         const found = await readOrNull(() => c.core.readNamespace({ name: namespace }));
         if (!found) problems.push(`namespace "${namespace}" does not exist on ${c.server}; create it first`);
       } catch (error) {
-        const status = apiStatus(error);
-        if (status === 401 || status === 403)
-          problems.push(
-            `forbidden (HTTP ${status}) on ${where}: the kubeconfig's user may not manage Deployments there (RBAC): ${kubeErrorReason(error)}`,
-          );
-        else if (status === undefined)
-          problems.push(`the Kubernetes API server ${c.server} is unreachable: ${kubeErrorReason(error)}`);
-        else
-          problems.push(
-            `the Kubernetes API server ${c.server} answered HTTP ${status}: ${kubeErrorReason(error)}`,
-          );
+        problems.push(describeApiError(error, c.server, namespace, 'manage Deployments'));
       }
       for (const service of input.services) {
         try {

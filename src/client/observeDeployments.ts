@@ -6,6 +6,7 @@ import { PatchbayError } from '../lib/errors';
 import {
   SPEC_ANNOTATION,
   apiStatus,
+  describeApiError,
   kubeClients,
   kubeErrorReason,
   rolloutStatus,
@@ -55,15 +56,9 @@ export async function observeDeployments(
       labelSelector: `${LABEL.cloud}=${cloud}`,
     }));
   } catch (error) {
-    const status = apiStatus(error);
-    const reason = kubeErrorReason(error);
     throw new PatchbayError(
       'PREFLIGHT_FAILED',
-      status === undefined
-        ? `the Kubernetes API server ${c.server} is unreachable: ${reason}`
-        : status === 401 || status === 403
-          ? `forbidden (HTTP ${status}) listing Deployments on ${c.server}, namespace ${namespace} (RBAC): ${reason}`
-          : `the Kubernetes API server ${c.server} answered HTTP ${status}: ${reason}`,
+      describeApiError(error, c.server, namespace, 'list Deployments'),
     );
   }
   if (items.length === 0) {

@@ -94,6 +94,16 @@ export function driftOf(recorded: ServiceSpec, observation: typeof EMPTY_OBSERVA
   return drift;
 }
 
+/** What a service's action does to its one Deployment. */
+const INSTANCE_CHANGE: Record<ServiceAction, PlannedInstance['change']> = {
+  create: 'create',
+  remove: 'remove',
+  repair: 'repair',
+  patch: 'replace',
+  update: 'replace',
+  unchanged: 'replace', // not listed: an unchanged service has no instance line
+};
+
 /**
  * On Kubernetes each service is one Deployment: the plan decides from what runs there, with the same
  * classification the rollout uses, and shows where that differs from the current revision.
@@ -130,14 +140,7 @@ function kubernetesPlan(
           : [
               {
                 instance: `deployment/${name}`,
-                change:
-                  action === 'create'
-                    ? 'create'
-                    : action === 'remove'
-                      ? 'remove'
-                      : action === 'repair'
-                        ? 'repair'
-                        : 'replace',
+                change: INSTANCE_CHANGE[action],
                 why: why[action],
               },
             ],

@@ -2,6 +2,7 @@
 // whether it answers its health check right now.
 import { instanceId } from '../record/identity';
 import { imageVersion } from '../record/identity';
+import type { CloudRecord, ServiceSpec } from '../record/schema';
 import { probeHttp } from '../runtime/httpProbe';
 import type { ActiveChange, CloudState, OperatorBlock } from '../workflows/types';
 import { EMPTY_OBSERVATION, type CloudObservation } from './observeCloud';
@@ -54,41 +55,54 @@ export async function cloudStatus(
   deployments?: KubernetesObservation,
 ): Promise<CloudStatus> {
   const current = state.revisions.find((r) => r.number === state.current);
-  if (current?.record.spec.runtime.kubernetes)
+  const record = current?.record;
+  return {
+    cloud: state.name,
+    currentRevision: state.current,
+    activeChange: state.active,
+    waitingForOperator,
+    services: record?.spec.runtime.kubernetes
+      ? kubernetesServices(record.spec.services, deployments ?? new Map())
+      : await dockerServices(record, observed),
+  };
+}
+
+/** Per service on Kubernetes: its Deployment as the API server reports it. */
+function kubernetesServices(
+  services: ServiceSpec[],
+  deployments: KubernetesObservation,
+): CloudStatus['services'] {
+  return services.map((service) => {
+    const d = deployments.get(service.name);
     return {
-      cloud: state.name,
-      currentRevision: state.current,
-      activeChange: state.active,
-      waitingForOperator,
-      services: current.record.spec.services.map((service) => {
-        const d = deployments?.get(service.name);
-        return {
-          service: service.name,
-          recordedVersion: imageVersion(service.image),
-          instances: [],
-          deployment: d
-            ? {
-                name: d.name,
-                runningVersion: d.runningVersion,
-                revision: d.revision,
-                replicas: service.replicas ?? 0,
-                updated: d.rollout.updated,
-                ready: d.rollout.ready,
-                available: d.rollout.available,
-                rollout: d.rollout.failed
-                  ? `failed: ${d.rollout.failed}`
-                  : d.done
-                    ? 'complete'
-                    : 'in progress',
-              }
-            : null,
-          drift: kubernetesDriftOf(service.name, service, d),
-        };
-      }),
+      service: service.name,
+      recordedVersion: imageVersion(service.image),
+      instances: [],
+      deployment: d
+        ? {
+            name: d.name,
+            runningVersion: d.runningVersion,
+            revision: d.revision,
+            replicas: service.replicas ?? 0,
+            updated: d.rollout.updated,
+            ready: d.rollout.ready,
+            available: d.rollout.available,
+            rollout: d.rollout.failed ? `failed: ${d.rollout.failed}` : d.done ? 'complete' : 'in progress',
+          }
+        : null,
+      drift: kubernetesDriftOf(service.name, service, d),
     };
-  const hosts = new Map((current?.record.spec.runtime.docker.hosts ?? []).map((h) => [h.name, h]));
-  const services = await Promise.all(
-    (current?.record.spec.services ?? []).map(async (service) => {
+  });
+}
+
+/** Per service on Docker: each instance's container, and whether it answers its health check now. */
+async function dockerServices(
+  record: CloudRecord | undefined,
+  observed: CloudObservation,
+): Promise<CloudStatus['services']> {
+  const hosts = new Map((record?.spec.runtime.docker.hosts ?? []).map((h) => [h.name, h]));
+  return Promise.all(
+    (record?.spec.services ?? []).map(async (service) => {
       const observation = observed.get(service.name) ?? EMPTY_OBSERVATION;
       const instances = await Promise.all(
         service.instances.map(async (i): Promise<InstanceStatus> => {
@@ -116,11 +130,4 @@ export async function cloudStatus(
       };
     }),
   );
-  return {
-    cloud: state.name,
-    currentRevision: state.current,
-    activeChange: state.active,
-    waitingForOperator,
-    services,
-  };
 }

@@ -65,6 +65,19 @@ export function kubeErrorReason(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
 
+/**
+ * A failed API call, in words an operator can act on: unreachable, forbidden (RBAC) to do what it
+ * tried in that namespace, or the API server's own answer.
+ */
+export function describeApiError(error: unknown, server: string, namespace: string, doing: string): string {
+  const status = apiStatus(error);
+  const reason = kubeErrorReason(error);
+  if (status === undefined) return `the Kubernetes API server ${server} is unreachable: ${reason}`;
+  if (status === 401 || status === 403)
+    return `forbidden (HTTP ${status}) on ${server}, namespace ${namespace}: the kubeconfig's user may not ${doing} there (RBAC): ${reason}`;
+  return `the Kubernetes API server ${server} answered HTTP ${status}: ${reason}`;
+}
+
 export const deploymentName = (cloud: string, service: string): string => `pb-${cloud}-${service}`;
 export const secretName = (cloud: string, service: string): string => `pb-${cloud}-${service}-secrets`;
 /** Annotation with the spec (JSON) the Deployment had before this revision: what compensation restores. */
