@@ -1,12 +1,15 @@
 // What every bench runs on: an in-memory Temporal dev server (the pinned binary, eager activity
-// dispatch on), a worker in this process and a client, all torn down by stop().
-import { mkdtempSync } from 'node:fs';
+// dispatch on), a fresh record store (embedded PostgreSQL), a worker in this process and a client,
+// all torn down by stop().
+import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { DefaultLogger, Runtime } from '@temporalio/worker';
 import { PatchbayClient } from '../src/client/patchbayClient';
-import { TEMPORAL_BIN, temporalConfig } from '../src/lib/config';
+import { STATE_DIR, TEMPORAL_BIN, temporalConfig } from '../src/lib/config';
 import { startDevServer } from '../src/lib/devServer';
+import { startFreshPostgres } from '../src/store/embeddedPostgres';
+import { migrateStore } from '../src/store/migrate';
 import { createWorker } from '../src/worker/worker';
 import type { Activities } from '../src/activities';
 import type { StallContext } from './stallDiagnostics';
@@ -33,6 +36,12 @@ export async function startBenchStack(
     ephemeral: true,
     headless: true,
   });
+  // Like the in-memory Temporal: an empty store each time, never the operator's (PATCHBAY_DATABASE_URL
+  // is replaced for this process, whose worker and client read it).
+  const postgresDir = path.join(STATE_DIR, 'bench', `postgres-${port}`);
+  const postgres = await startFreshPostgres({ dataDir: postgresDir, port: port + 2000 });
+  await migrateStore(postgres.url);
+  process.env.PATCHBAY_DATABASE_URL = postgres.url;
   const config = temporalConfig({ TEMPORAL_ADDRESS: server.address, PATCHBAY_TASK_QUEUE: taskQueue });
   const { worker, connection } = await createWorker({ config, activities });
   const running = worker.run();
@@ -47,6 +56,8 @@ export async function startBenchStack(
       await running;
       await connection.close();
       await server.stop();
+      await postgres.stop();
+      rmSync(postgresDir, { recursive: true, force: true });
     },
   };
 }

@@ -4,6 +4,8 @@
 #   - the temporal CLI at a pinned version, in .tools/bin (built once with `go install`, cached)
 #   - a Docker engine: DOCKER_HOST or /var/run/docker.sock if it answers; otherwise, on Debian as
 #     root, Debian's docker.io with dockerd started by us (log and pid under .state/docker)
+#   - PostgreSQL's server binaries for the embedded record store (Debian's postgresql; Patchbay runs
+#     its own cluster under .state, so the package's system cluster is not created)
 #   - with --fixtures: the static busybox and the local test fixture images
 #   - with --openstack: the real OpenStack images from Debian's packages (cold ~5.5 min, warm <1 s)
 #   - with --kubernetes: a Kubernetes control plane built from its Go modules, etcd and KWOK, for the
@@ -96,6 +98,18 @@ if ! docker_answers; then
 fi
 command -v docker >/dev/null || apt_install docker.io
 
+# --- PostgreSQL (the record store) ------------------------------------------------------------
+# src/store/embeddedPostgres.ts runs /usr/lib/postgresql/<version>/bin/postgres itself (as the
+# postgres user the package creates); the CLI, the demo and the tests all need it.
+if ! compgen -G '/usr/lib/postgresql/*/bin/postgres' >/dev/null; then
+  if is_debian_root && [ ! -d /etc/postgresql ]; then
+    # No system cluster on 5432 beside ours: nothing would use it.
+    mkdir -p /etc/postgresql-common/createcluster.d
+    echo 'create_main_cluster = false' > /etc/postgresql-common/createcluster.d/patchbay.conf
+  fi
+  apt_install postgresql
+fi
+
 # --- test fixtures --------------------------------------------------------------------------
 if [ "$WITH_FIXTURES" = 1 ]; then
   # ldd fails on a static binary, which is what a FROM scratch image needs.
@@ -114,4 +128,4 @@ fi
 if [ "$WITH_KUBERNETES" = 1 ]; then
   bash "$ROOT/scripts/k8s-cluster.sh" build
 fi
-say "ready: temporal CLI $TEMPORAL_VERSION, docker engine $(curl -fsS --unix-socket /var/run/docker.sock http://localhost/version 2>/dev/null | node -pe 'JSON.parse(require("fs").readFileSync(0)).Version' 2>/dev/null || echo "at $DOCKER_HOST")"
+say "ready: temporal CLI $TEMPORAL_VERSION, PostgreSQL $(ls /usr/lib/postgresql | sort -n | tail -1), docker engine $(curl -fsS --unix-socket /var/run/docker.sock http://localhost/version 2>/dev/null | node -pe 'JSON.parse(require("fs").readFileSync(0)).Version' 2>/dev/null || echo "at $DOCKER_HOST")"

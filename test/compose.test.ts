@@ -1,5 +1,5 @@
 // docker-compose.yml cannot be started here (no registry), so its wiring is checked by reading it.
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { parse } from 'yaml';
 
@@ -56,6 +56,25 @@ test('the Web UI and the worker point at the Temporal service', () => {
   expect(worker?.environment?.PATCHBAY_TASK_QUEUE).toBeTruthy();
   expect(dependsOn(worker as ComposeService)).toContain(temporalName);
   expect(worker?.volumes).toContain('/var/run/docker.sock:/var/run/docker.sock');
+});
+
+test('the worker keeps its record store in a database of its own on the same PostgreSQL', () => {
+  const [pgName, pg] = byImage('postgres:');
+  const worker = Object.values(services).find((s) => s.build) as ComposeService;
+  expect(dependsOn(worker)).toContain(pgName);
+  const url = new URL(
+    (worker.environment?.PATCHBAY_DATABASE_URL ?? '').replace(/\$\{POSTGRES_PASSWORD:-[^}]*\}/, 'PASSWORD'),
+  );
+  expect(url.protocol).toBe('postgres:');
+  expect(url.hostname).toBe(pgName);
+  expect(url.username).toBe(pg.environment?.POSTGRES_USER);
+  expect(url.pathname).toBe('/patchbay');
+  expect(worker.environment?.PATCHBAY_DATABASE_URL).toContain('${POSTGRES_PASSWORD:-');
+  // The database is created by the image's init scripts from the folder compose mounts.
+  const init = (pg.volumes ?? []).find((v) => v.endsWith(':/docker-entrypoint-initdb.d:ro'));
+  const folder = path.join(root, (init ?? '').split(':')[0] ?? '');
+  const sql = readdirSync(folder).map((f) => readFileSync(path.join(folder, f), 'utf8')).join('\n');
+  expect(sql).toMatch(/CREATE DATABASE patchbay\b/);
 });
 
 test("the worker's Dockerfile exists and runs the worker from files it copies", () => {

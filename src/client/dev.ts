@@ -4,13 +4,21 @@ import path from 'node:path';
 import { DefaultLogger, Runtime, type LogEntry } from '@temporalio/worker';
 import { STATE_DIR, TEMPORAL_BIN, temporalConfig } from '../lib/config';
 import { startDevServer, type DevServer } from '../lib/devServer';
+import { EMBEDDED_STORE_PORT, redactUrl, storeUrl } from '../store/config';
+import { startEmbeddedPostgres, type EmbeddedPostgres } from '../store/embeddedPostgres';
+import { migrateStore } from '../store/migrate';
 import { createWorker } from '../worker/worker';
 
 export interface EmbeddedStack {
   server: DevServer | null;
   uiUrl: string | null;
+  /** The record store's URL, and the embedded PostgreSQL when PATCHBAY_DATABASE_URL is unset. */
+  store: { url: string; postgres: EmbeddedPostgres | null };
   stop(): Promise<void>;
 }
+
+/** The embedded store's data directory (initdb'd on first use). */
+export const POSTGRES_DIR = path.join(STATE_DIR, 'postgres');
 
 /** Where the in-process worker logs: its expected warnings (a failed health gate) are not the CLI's output. */
 export const WORKER_LOG = path.join(STATE_DIR, 'worker.log');
@@ -26,23 +34,48 @@ function fileLogger(): DefaultLogger {
   });
 }
 
-/** Starts (or reuses) the dev server unless TEMPORAL_ADDRESS is set, and a worker in this process. */
+/**
+ * Starts (or reuses) the dev server unless TEMPORAL_ADDRESS is set, the embedded PostgreSQL unless
+ * PATCHBAY_DATABASE_URL is set, migrates the store, and runs a worker in this process.
+ */
 export async function startEmbeddedStack(): Promise<EmbeddedStack & { workerDone: Promise<void> }> {
   Runtime.install({ logger: fileLogger() });
   const config = temporalConfig();
-  const server = config.embedded ? await startDevServer({ binary: TEMPORAL_BIN, stateDir: STATE_DIR }) : null;
-  const { worker, connection } = await createWorker({ config });
-  const workerDone = worker.run().finally(() => connection.close());
-  return {
-    server,
-    uiUrl: server?.uiUrl ?? null,
-    workerDone,
-    async stop() {
-      if (worker.getState() === 'RUNNING') worker.shutdown();
-      await workerDone.catch(() => undefined);
-      await server?.stop();
-    },
-  };
+  const store = storeUrl();
+  let postgres: EmbeddedPostgres | null = null;
+  let server: DevServer | null = null;
+  try {
+    if (store.embedded) {
+      postgres = await startEmbeddedPostgres({ dataDir: POSTGRES_DIR, port: EMBEDDED_STORE_PORT });
+      // The worker in this process (and the activities it runs) find the store here.
+      process.env.PATCHBAY_DATABASE_URL = postgres.url;
+    }
+    const url = postgres?.url ?? store.url;
+    await migrateStore(url);
+    server = config.embedded ? await startDevServer({ binary: TEMPORAL_BIN, stateDir: STATE_DIR }) : null;
+    const { worker, connection } = await createWorker({ config });
+    const workerDone = worker.run().finally(() => connection.close());
+    let stopping: Promise<void> | undefined;
+    return {
+      server,
+      uiUrl: server?.uiUrl ?? null,
+      store: { url, postgres },
+      workerDone,
+      // Once, in order: the worker first, so no activity is cut off from the store it writes to.
+      stop: () =>
+        (stopping ??= (async () => {
+          if (worker.getState() === 'RUNNING') worker.shutdown();
+          await workerDone.catch(() => undefined);
+          await server?.stop();
+          await postgres?.stop();
+        })()),
+    };
+  } catch (error) {
+    // A half-started stack must not leave a detached PostgreSQL behind.
+    await server?.stop();
+    await postgres?.stop();
+    throw error;
+  }
 }
 
 export async function runDev(io: { out: (s: string) => void; err: (s: string) => void }): Promise<void> {
@@ -52,10 +85,14 @@ export async function runDev(io: { out: (s: string) => void; err: (s: string) =>
     `Temporal: ${config.address} (namespace ${config.namespace})${stack.server && !stack.server.started ? ' [reused a running server]' : ''}`,
   );
   if (stack.uiUrl) io.out(`Web UI:   ${stack.uiUrl}`);
+  const { postgres } = stack.store;
+  io.out(
+    `store:    ${redactUrl(stack.store.url)}${postgres ? ` (data in ${POSTGRES_DIR})` : ''}${postgres && !postgres.started ? ' [reused a running server]' : ''}`,
+  );
   io.out(`worker:   task queue ${config.taskQueue}, log ${WORKER_LOG}. Ctrl-C stops.`);
   const stop = () => void stack.stop();
   process.once('SIGINT', stop);
   process.once('SIGTERM', stop);
   await stack.workerDone;
-  await stack.server?.stop();
+  await stack.stop();
 }

@@ -2,18 +2,25 @@
 // SIGINT/SIGTERM. PATCHBAY_WORKFLOW_BUNDLE points at a prebuilt bundle (tests build one once).
 import { DefaultLogger, Runtime } from '@temporalio/worker';
 import { temporalConfig } from '../lib/config';
+import { redactUrl, storeUrl } from '../store/config';
+import { migrateStore } from '../store/migrate';
 import { createWorker } from './worker';
 
 export async function runWorkerProcess(): Promise<void> {
   Runtime.install({ logger: new DefaultLogger((process.env.PATCHBAY_LOG_LEVEL as 'INFO') || 'WARN') });
   const config = temporalConfig();
+  // The store's schema is brought up to date before any activity may write to it (workers starting
+  // together take turns; a worker that cannot reach the store says so and exits).
+  const store = storeUrl();
+  const migrated = await migrateStore(store.url);
   const { worker, connection } = await createWorker({
     config,
     workflowBundlePath: process.env.PATCHBAY_WORKFLOW_BUNDLE || undefined,
     testRun: process.env.PATCHBAY_TEST_RUN || undefined,
   });
   process.stderr.write(
-    `patchbay worker: task queue ${config.taskQueue} on ${config.address} (${config.namespace})\n`,
+    `patchbay worker: task queue ${config.taskQueue} on ${config.address} (${config.namespace}), ` +
+      `store ${redactUrl(store.url)} (schema ${migrated.version})\n`,
   );
   try {
     await worker.run();

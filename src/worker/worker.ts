@@ -5,6 +5,8 @@ import { createActivities, type Activities } from '../activities';
 import { LABEL } from '../record/identity';
 import { dockerForHost } from '../runtime/dockerClient';
 import type { TemporalConfig } from '../lib/config';
+import { openDb, type Db } from '../store/db';
+import { storeUrl } from '../store/config';
 
 export interface WorkerSetup {
   config: TemporalConfig;
@@ -14,6 +16,8 @@ export interface WorkerSetup {
   testRun?: string;
   /** Replaces some activities (the engine benchmark's in-process fake runtime). */
   activities?: Partial<Activities>;
+  /** The record store's URL (default: PATCHBAY_DATABASE_URL, else the embedded one). */
+  databaseUrl?: string;
 }
 
 export async function createWorker(
@@ -28,6 +32,10 @@ export async function createWorker(
   // Campaign activities talk to cloud workflows through a client of their own.
   const clientConnection = Connection.lazy(setup.config.connection);
   const client = new Client({ connection: clientConnection, namespace: setup.config.namespace });
+  // One pool per worker, opened at the first store activity: a worker starts even while the database
+  // is down, and its store activities retry until it answers.
+  let db: Db | undefined;
+  const database = () => (db ??= openDb(setup.databaseUrl ?? storeUrl().url, { max: 10 }));
   const options: WorkerOptions = {
     // Bounded: a fleet has thousands of cloud workflows; the worker keeps the busiest in memory and
     // replays the others when they wake (measured in BENCHMARKS.md, bench:campaign).
@@ -40,6 +48,7 @@ export async function createWorker(
         docker: dockerForHost,
         extraLabels: setup.testRun ? { [LABEL.test]: setup.testRun } : undefined,
         temporal: () => client,
+        db: database,
       }),
       ...setup.activities,
     },
@@ -52,6 +61,7 @@ export async function createWorker(
     async close() {
       await clientConnection.close();
       await native.close();
+      await db?.close();
     },
   };
   return { worker, connection };

@@ -31,3 +31,18 @@ export function watching(durationMs: number) {
     retry,
   });
 }
+
+/**
+ * Record-store reads and writes: retried without limit until the database answers, so a stopped
+ * PostgreSQL delays a change and never loses a row. Business answers (no such revision) do not retry.
+ */
+export const recording = proxyActivities<Activities>({
+  startToCloseTimeout: '60s',
+  heartbeatTimeout: '30s',
+  retry: {
+    initialInterval: '500ms',
+    backoffCoefficient: 2,
+    maximumInterval: '10s',
+    nonRetryableErrorTypes: ['NOT_FOUND', 'INVALID_INPUT'],
+  },
+});

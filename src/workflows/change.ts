@@ -2,16 +2,17 @@
 // as a child workflow. Kept old containers are removed only when the whole revision succeeded; if a
 // service fails, the services this revision already changed are reverted, so the cloud stays on the
 // previous revision as a whole.
-import { executeChild, setHandler } from '@temporalio/workflow';
+import { executeChild, getExternalWorkflowHandle, patched, setHandler } from '@temporalio/workflow';
 import { dependencyLevels } from '../record/validate';
 import { canonicalJson } from '../record/identity';
 import { CloudRecordSchema, type DockerHostSpec, type ServiceSpec } from '../record/schema';
 import { serviceRevertWorkflow } from './serviceRevert';
 import { serviceRolloutWorkflow } from './serviceRollout';
 import { commit } from './saga';
-import { quick } from './activityProxies';
-import { changeProgressQuery } from './messages';
-import { revertWorkflowId, serviceWorkflowId } from './ids';
+import { quick, recording } from './activityProxies';
+import { changeFinishedSignal, changeProgressQuery } from './messages';
+import { cloudWorkflowId, revertWorkflowId, serviceWorkflowId } from './ids';
+import { RECORD_STORE_PATCH } from './patches';
 import type { ChangeInput, ChangeProgress, ChangeResult, ServiceResult } from './types';
 import { failureMessage } from './failures';
 
@@ -24,6 +25,36 @@ function mergeHosts(a: DockerHostSpec[], b: DockerHostSpec[]): DockerHostSpec[] 
 }
 
 export async function changeWorkflow(raw: ChangeInput): Promise<ChangeResult> {
+  const result = await carryOut(raw);
+  if (patched(RECORD_STORE_PATCH)) await report(raw.cloud, result);
+  return result;
+}
+
+/**
+ * Writes the outcome to the record store and tells the cloud, before the result becomes visible: a
+ * client that awaits this workflow's result and applies again finds the cloud free (no busy race).
+ */
+async function report(cloud: string, result: ChangeResult): Promise<void> {
+  await recording.storeRevisionFinished({
+    cloud,
+    number: result.revision,
+    outcome: result.outcome,
+    reason: result.reason,
+    services: result.services,
+    finishedAt: new Date().toISOString(),
+  });
+  try {
+    await getExternalWorkflowHandle(cloudWorkflowId(cloud)).signal(changeFinishedSignal, {
+      revision: result.revision,
+      outcome: result.outcome,
+      reason: result.reason,
+    });
+  } catch {
+    // Not started by a cloud workflow (tests start changes directly): nobody to tell.
+  }
+}
+
+async function carryOut(raw: ChangeInput): Promise<ChangeResult> {
   // Records stored by older versions lack newer fields: the schema fills their defaults.
   const input: ChangeInput = {
     ...raw,

@@ -1,12 +1,16 @@
-// The entity workflow of one cloud (id "cloud:<name>"): it owns the cloud's record and revision
-// history and runs one change at a time. Changes arrive as updates; a second one while a change runs
-// is refused by the update validator, so it never enters the history and nothing is touched.
+// The entity workflow of one cloud (id "cloud:<name>"): it runs one change at a time and keeps only
+// what it needs to decide — the current revision with its record, the highest revision number and
+// the running change. Every revision is written to the record store (PostgreSQL) by idempotent
+// activities; history, show and status read it there. Changes arrive as updates; a second one while a
+// change runs is refused by the update validator, so it never enters the history and nothing is touched.
 import {
+  ActivityFailure,
   ApplicationFailure,
   allHandlersFinished,
   condition,
   continueAsNew,
   log,
+  patched,
   setHandler,
   startChild,
   workflowInfo,
@@ -14,6 +18,7 @@ import {
 import { canonicalJson } from '../record/identity';
 import { CloudRecordSchema, type CloudRecord } from '../record/schema';
 import { validateRecord } from '../record/validate';
+import { recording } from './activityProxies';
 import { changeWorkflow } from './change';
 import { failureMessage } from './failures';
 import { changeWorkflowId } from './ids';
@@ -21,23 +26,37 @@ import {
   ApplyPayload,
   RollbackPayload,
   applyUpdate,
+  changeFinishedSignal,
   cloudStateQuery,
   revisionQuery,
   rollbackUpdate,
+  syncStoreSignal,
   type ChangeAccepted,
 } from './messages';
-import type { ActiveChange, ChangeResult, CloudState, Revision } from './types';
+import { RECORD_STORE_PATCH } from './patches';
+import type {
+  ActiveChange,
+  ChangeResult,
+  CloudState,
+  LegacyCloudState,
+  Revision,
+  RevisionOutcome,
+  ServiceResult,
+} from './types';
 
 export interface CloudWorkflowInput {
   name: string;
-  /** Carried over by continue-as-new. */
-  state?: CloudState;
+  /** Carried over by continue-as-new (older versions carried a LegacyCloudState: moved to the store). */
+  state?: CloudState | LegacyCloudState;
   /** Continue-as-new once the history is this long and the cloud is idle (tests set it low). */
   maxHistoryEvents?: number;
 }
 
 /** Continue-as-new well before Temporal's history warnings (10,240 events). */
 const DEFAULT_MAX_HISTORY_EVENTS = 5_000;
+const MAX_HISTORY_BYTES = 8 * 1024 * 1024;
+/** Legacy history moves into the store in chunks well under Temporal's 2 MB payload limit. */
+const IMPORT_CHUNK_BYTES = 512 * 1024;
 
 function reject(type: string, message: string, details?: unknown): never {
   throw ApplicationFailure.create({ type, message, nonRetryable: true, details: details ? [details] : [] });
@@ -47,13 +66,78 @@ function zodSummary(issues: Array<{ path: PropertyKey[]; message: string }>): st
   return issues.map((i) => `${i.path.map(String).join('.') || '(root)'}: ${i.message}`).join('; ');
 }
 
+function isLegacy(state: CloudState | LegacyCloudState): state is LegacyCloudState {
+  return Array.isArray((state as LegacyCloudState).revisions);
+}
+
+/** A revision as the workflow keeps it: per-service results live in the store only. */
+function withoutResults(revision: Revision): Revision {
+  const { services: _services, ...rest } = revision;
+  return rest;
+}
+
+function fromLegacy(legacy: LegacyCloudState): CloudState {
+  const current = legacy.revisions.find((r) => r.number === legacy.current);
+  return {
+    name: legacy.name,
+    last: legacy.revisions.at(-1)?.number ?? 0,
+    current: current ? withoutResults(current) : null,
+    active: legacy.active,
+  };
+}
+
 export async function cloudWorkflow(input: CloudWorkflowInput): Promise<void> {
-  const state: CloudState = input.state ?? { name: input.name, revisions: [], current: null, active: null };
+  const carried = input.state;
+  const state: CloudState = !carried
+    ? { name: input.name, last: 0, current: null, active: null }
+    : isLegacy(carried)
+      ? fromLegacy(carried)
+      : carried;
   const maxHistoryEvents = input.maxHistoryEvents ?? DEFAULT_MAX_HISTORY_EVENTS;
+  /**
+   * Revisions held in memory until this run knows it may use the store: a history written by a
+   * version before the store replays without store activities (it has none), and what it kept moves
+   * into the store at the first step taken by this code. A run started from this code's own state
+   * uses the store from the start.
+   */
+  let legacy: Revision[] | null = !carried ? [] : isLegacy(carried) ? carried.revisions : null;
+  let migration: Promise<void> | null = null;
+  /** The revision being carried out (its record is what `current` becomes if it applies). */
+  let running: Revision | null = null;
   let pending: Revision | null = null;
   let startedRevision = 0;
+  let finishedRevision = 0;
+  let wake = false;
 
-  const currentRevision = (): Revision | undefined => state.revisions.find((r) => r.number === state.current);
+  const useStore = async (): Promise<boolean> => {
+    if (legacy === null) return true;
+    if (migration === null) {
+      if (!patched(RECORD_STORE_PATCH)) return false;
+      const toImport = legacy;
+      migration = (async () => {
+        let chunk: Revision[] = [];
+        let bytes = 0;
+        const flush = async () => {
+          if (chunk.length) await recording.storeImportRevisions({ cloud: state.name, revisions: chunk });
+          chunk = [];
+          bytes = 0;
+        };
+        for (const revision of toImport) {
+          const size = JSON.stringify(revision).length;
+          if (bytes + size > IMPORT_CHUNK_BYTES) await flush();
+          chunk.push(revision);
+          bytes += size;
+        }
+        await flush();
+        if (toImport.length)
+          log.info('moved revisions into the record store', { revisions: toImport.length });
+        legacy = null;
+      })();
+    }
+    await migration;
+    return true;
+  };
+
   const refuseIfBusy = (): void => {
     const a = state.active;
     if (a) {
@@ -74,7 +158,7 @@ export async function cloudWorkflow(input: CloudWorkflowInput): Promise<void> {
     rollbackOf?: Revision['rollbackOf'],
   ): Promise<ChangeAccepted> => {
     refuseIfBusy(); // a second update in the same activation passed its validator before this one ran
-    const number = (state.revisions.at(-1)?.number ?? 0) + 1;
+    const number = state.last + 1;
     const createdAt = new Date().toISOString();
     const revision: Revision = {
       number,
@@ -86,15 +170,53 @@ export async function cloudWorkflow(input: CloudWorkflowInput): Promise<void> {
       rollbackOf,
     };
     const workflowId = changeWorkflowId(state.name, number);
-    state.revisions.push(revision);
+    state.last = number;
+    legacy?.push(revision);
     state.active = { revision: number, workflowId, kind, author, message, startedAt: createdAt };
+    running = revision;
     pending = revision;
     await condition(() => startedRevision >= number);
     return { revision: number, workflowId };
   };
 
-  setHandler(cloudStateQuery, () => state);
-  setHandler(revisionQuery, (n) => state.revisions.find((r) => r.number === n) ?? null);
+  /** A change ended: from its signal (the moment its outcome is visible) or, failing that, its result. */
+  const finish = (
+    number: number,
+    outcome: Exclude<RevisionOutcome, 'in-progress'>,
+    reason?: string,
+    services?: ServiceResult[],
+  ) => {
+    if (finishedRevision >= number) return;
+    finishedRevision = number;
+    const revision = running?.number === number ? running : legacy?.find((r) => r.number === number);
+    if (revision) {
+      revision.outcome = outcome;
+      revision.reason = reason;
+      revision.finishedAt = new Date().toISOString();
+      if (legacy && services) revision.services = services;
+      if (outcome === 'applied') state.current = withoutResults(revision);
+    }
+    if (state.active?.revision === number) state.active = null;
+    log.info('revision finished', { revision: number, outcome, reason });
+  };
+
+  setHandler(cloudStateQuery, () => ({
+    name: state.name,
+    last: state.last,
+    current: state.current?.number ?? null,
+    active: state.active,
+  }));
+  setHandler(revisionQuery, (n) =>
+    n === state.current?.number
+      ? state.current
+      : n === running?.number
+        ? withoutResults(running)
+        : (legacy?.find((r) => r.number === n) ?? null),
+  );
+  setHandler(changeFinishedSignal, (f) => finish(f.revision, f.outcome, f.reason));
+  setHandler(syncStoreSignal, () => {
+    wake = true;
+  });
 
   setHandler(
     applyUpdate,
@@ -111,9 +233,7 @@ export async function cloudWorkflow(input: CloudWorkflowInput): Promise<void> {
           reject(
             'INVALID_RECORD',
             `invalid deployment record: ${checked.issues.map((i) => `${i.path}: ${i.message}`).join('; ')}`,
-            {
-              issues: checked.issues,
-            },
+            { issues: checked.issues },
           );
         }
         if (checked.record.metadata.name !== state.name) {
@@ -127,11 +247,9 @@ export async function cloudWorkflow(input: CloudWorkflowInput): Promise<void> {
     },
   );
 
-  /** The record a rollback would apply: the current record with one service's spec from an earlier revision. */
-  const rollbackRecord = (
-    p: ReturnType<typeof RollbackPayload.parse>,
-  ): { record: CloudRecord; toRevision: number } => {
-    const current = currentRevision();
+  /** What a rollback needs of the current revision; the checks a validator can make without the store. */
+  const rollbackBase = (p: ReturnType<typeof RollbackPayload.parse>) => {
+    const current = state.current;
     if (!current) reject('NOT_FOUND', `cloud ${state.name} has no applied revision to roll back from`);
     const spec = current.record.spec.services.find((s) => s.name === p.service);
     if (!spec) {
@@ -140,36 +258,37 @@ export async function cloudWorkflow(input: CloudWorkflowInput): Promise<void> {
         `service ${p.service} is not in the current revision ${current.number} (services: ${current.record.spec.services.map((s) => s.name).join(', ')})`,
       );
     }
-    let source: Revision | undefined;
-    if (p.toRevision !== undefined) {
-      source = state.revisions.find((r) => r.number === p.toRevision);
-      if (!source) reject('NOT_FOUND', `cloud ${state.name} has no revision ${p.toRevision}`);
-      if (source.outcome !== 'applied') {
-        reject(
-          'INVALID_INPUT',
-          `revision ${source.number} never applied (${source.outcome}); choose an applied revision`,
-        );
+    return { current, spec };
+  };
+
+  /** The record a rollback applies: the current record with one service's spec from an earlier revision. */
+  const rollbackRecord = async (
+    p: ReturnType<typeof RollbackPayload.parse>,
+  ): Promise<{ record: CloudRecord; toRevision: number }> => {
+    const { current, spec } = rollbackBase(p);
+    let source: { number: number; spec: typeof spec };
+    if (await useStore()) {
+      try {
+        source = await recording.storeRollbackSource({
+          cloud: state.name,
+          service: p.service,
+          current: current.number,
+          currentSpec: spec,
+          toRevision: p.toRevision,
+        });
+      } catch (error) {
+        const cause = error instanceof ActivityFailure ? error.cause : error;
+        if (cause instanceof ApplicationFailure) reject(cause.type ?? 'NOT_FOUND', cause.message);
+        throw error;
       }
     } else {
-      source = [...state.revisions]
-        .reverse()
-        .find(
-          (r) =>
-            r.number < current.number &&
-            r.outcome === 'applied' &&
-            canonicalJson(r.record.spec.services.find((s) => s.name === p.service) ?? null) !==
-              canonicalJson(spec),
-        );
-      if (!source)
-        reject('NOT_FOUND', `no earlier applied revision has a different spec for service ${p.service}`);
+      source = legacySource(legacy ?? [], p, current, spec);
     }
-    const earlier = source.record.spec.services.find((s) => s.name === p.service);
-    if (!earlier) reject('NOT_FOUND', `service ${p.service} is not in revision ${source.number}`);
     const record: CloudRecord = {
       ...current.record,
       spec: {
         ...current.record.spec,
-        services: current.record.spec.services.map((s) => (s.name === p.service ? earlier : s)),
+        services: current.record.spec.services.map((s) => (s.name === p.service ? source.spec : s)),
       },
     };
     return { record, toRevision: source.number };
@@ -179,7 +298,7 @@ export async function cloudWorkflow(input: CloudWorkflowInput): Promise<void> {
     rollbackUpdate,
     async (payload) => {
       const p = RollbackPayload.parse(payload);
-      const { record, toRevision } = rollbackRecord(p);
+      const { record, toRevision } = await rollbackRecord(p);
       const message = p.message || `rollback ${p.service} to revision ${toRevision}`;
       return accept(record, 'rollback', p.author, message, { service: p.service, toRevision });
     },
@@ -188,23 +307,53 @@ export async function cloudWorkflow(input: CloudWorkflowInput): Promise<void> {
         const p = RollbackPayload.safeParse(payload);
         if (!p.success) reject('INVALID_INPUT', `invalid rollback payload: ${zodSummary(p.error.issues)}`);
         refuseIfBusy();
-        rollbackRecord(p.data);
+        rollbackBase(p.data);
       },
     },
   );
 
+  /** Big records make big histories: bound bytes too (Temporal warns at 10 MB, stops at 50 MB). */
+  const idleTooLong = () => {
+    const info = workflowInfo();
+    const long = info.historyLength > maxHistoryEvents || info.historySize > MAX_HISTORY_BYTES;
+    return long && !state.active && pending === null;
+  };
+
   for (;;) {
-    await condition(
-      () => pending !== null || (workflowInfo().historyLength > maxHistoryEvents && !state.active),
-    );
+    await condition(() => pending !== null || wake || idleTooLong());
+    wake = false;
     const revision = pending as Revision | null;
     if (!revision) {
+      const store = await useStore(); // a woken cloud from before the store moves its history there now
+      if (!idleTooLong()) continue;
       await condition(allHandlersFinished);
-      log.info('continuing as new to bound history', { revisions: state.revisions.length });
-      return continueAsNew<typeof cloudWorkflow>({ name: state.name, state, maxHistoryEvents });
+      log.info('continuing as new to bound history', { last: state.last });
+      const next: CloudState | LegacyCloudState = store
+        ? state
+        : {
+            name: state.name,
+            revisions: legacy ?? [],
+            current: state.current?.number ?? null,
+            active: state.active,
+          };
+      return continueAsNew<typeof cloudWorkflow>({ name: state.name, state: next, maxHistoryEvents });
     }
     pending = null;
-    const previous = currentRevision();
+    const previous = state.current;
+    const store = await useStore();
+    if (store) {
+      await recording.storeRevisionAccepted({
+        cloud: state.name,
+        number: revision.number,
+        kind: revision.rollbackOf ? 'rollback' : 'apply',
+        record: revision.record,
+        author: revision.author,
+        message: revision.message,
+        workflowId: changeWorkflowId(state.name, revision.number),
+        createdAt: revision.createdAt,
+        rollbackOf: revision.rollbackOf,
+      });
+    }
     let result: ChangeResult;
     const change = await startChild(changeWorkflow, {
       workflowId: changeWorkflowId(state.name, revision.number),
@@ -224,16 +373,56 @@ export async function cloudWorkflow(input: CloudWorkflowInput): Promise<void> {
     } catch (error) {
       result = { revision: revision.number, outcome: 'failed', reason: failureMessage(error), services: [] };
     }
-    revision.outcome = result.outcome;
-    revision.reason = result.reason;
-    revision.services = result.services;
-    revision.finishedAt = new Date().toISOString();
-    if (result.outcome === 'applied') state.current = revision.number;
-    state.active = null;
-    log.info('revision finished', {
-      revision: revision.number,
-      outcome: result.outcome,
-      reason: result.reason,
-    });
+    if (finishedRevision < revision.number) {
+      // The change did not report itself (it failed, or it ran code from before the store): record it here.
+      if (await useStore()) {
+        await recording.storeRevisionFinished({
+          cloud: state.name,
+          number: revision.number,
+          outcome: result.outcome,
+          reason: result.reason,
+          services: result.services,
+          finishedAt: new Date().toISOString(),
+        });
+      }
+      finish(revision.number, result.outcome, result.reason, result.services);
+    } else if (legacy) {
+      const kept = legacy.find((r) => r.number === revision.number);
+      if (kept) kept.services = result.services;
+    }
   }
+}
+
+/** Before the store: the rollback source searched in the revisions the workflow kept. */
+function legacySource(
+  revisions: Revision[],
+  p: ReturnType<typeof RollbackPayload.parse>,
+  current: Revision,
+  spec: CloudRecord['spec']['services'][number],
+): { number: number; spec: CloudRecord['spec']['services'][number] } {
+  let source: Revision | undefined;
+  if (p.toRevision !== undefined) {
+    source = revisions.find((r) => r.number === p.toRevision);
+    if (!source) reject('NOT_FOUND', `cloud ${current.record.metadata.name} has no revision ${p.toRevision}`);
+    if (source.outcome !== 'applied')
+      reject(
+        'INVALID_INPUT',
+        `revision ${source.number} never applied (${source.outcome}); choose an applied revision`,
+      );
+  } else {
+    source = [...revisions]
+      .reverse()
+      .find(
+        (r) =>
+          r.number < current.number &&
+          r.outcome === 'applied' &&
+          canonicalJson(r.record.spec.services.find((s) => s.name === p.service) ?? null) !==
+            canonicalJson(spec),
+      );
+    if (!source)
+      reject('NOT_FOUND', `no earlier applied revision has a different spec for service ${p.service}`);
+  }
+  const earlier = source.record.spec.services.find((s) => s.name === p.service);
+  if (!earlier) reject('NOT_FOUND', `service ${p.service} is not in revision ${source.number}`);
+  return { number: source.number, spec: earlier };
 }

@@ -1,8 +1,15 @@
 // Every signal, update and query Patchbay's workflows understand, with stable names and zod payloads.
 // Shared by workflows (handlers, update validators) and clients (our CLI, other systems).
-import { defineQuery, defineUpdate } from '@temporalio/workflow';
+import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 import { z } from 'zod';
-import type { ChangeProgress, CloudState, OperatorAction, Revision, ServiceProgress } from './types';
+import type {
+  ChangeFinished,
+  ChangeProgress,
+  CloudSummary,
+  OperatorAction,
+  Revision,
+  ServiceProgress,
+} from './types';
 
 export const ApplyPayload = z
   .object({
@@ -44,10 +51,14 @@ export type ResolvePayload = z.input<typeof ResolvePayload>;
 export const applyUpdate = defineUpdate<ChangeAccepted, [ApplyPayload]>('patchbay.apply');
 /** Cloud workflow: new revision with one service's spec taken from an earlier revision. */
 export const rollbackUpdate = defineUpdate<ChangeAccepted, [RollbackPayload]>('patchbay.rollback');
-/** Cloud workflow: the whole state (revisions with records, current, active change). */
-export const cloudStateQuery = defineQuery<CloudState>('patchbay.cloudState');
-/** Cloud workflow: one revision. */
+/** Cloud workflow: its current and highest revision numbers and the running change (history: the store). */
+export const cloudStateQuery = defineQuery<CloudSummary>('patchbay.cloudState');
+/** Cloud workflow: the current or the running revision with its record (older ones: the record store). */
 export const revisionQuery = defineQuery<Revision | null, [number]>('patchbay.revision');
+/** Change workflow -> its cloud workflow: the outcome, sent just before the change returns it. */
+export const changeFinishedSignal = defineSignal<[ChangeFinished]>('patchbay.changeFinished');
+/** Cloud workflow: wake up and move any history kept in workflow state into the record store (upgrades). */
+export const syncStoreSignal = defineSignal('patchbay.syncStore');
 
 /** Change workflow: per-service progress of one revision. */
 export const changeProgressQuery = defineQuery<ChangeProgress>('patchbay.changeProgress');

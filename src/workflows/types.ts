@@ -36,12 +36,41 @@ export interface ActiveChange {
   startedAt: string;
 }
 
+/**
+ * What a cloud workflow keeps (and carries across continue-as-new): only what it needs to decide.
+ * Every revision lives in the record store; the size of this does not grow with history.
+ */
 export interface CloudState {
   name: string;
+  /** The highest revision number handed out. */
+  last: number;
+  /** The last revision that applied (what the cloud runs), with its record (per-service results: the store). */
+  current: Revision | null;
+  active: ActiveChange | null;
+}
+
+/** The state versions before the record store kept: every revision inside the workflow. */
+export interface LegacyCloudState {
+  name: string;
   revisions: Revision[];
-  /** The last revision that applied: what the cloud runs. */
   current: number | null;
   active: ActiveChange | null;
+}
+
+/** What the `patchbay.cloudState` query answers: small, whatever the history. */
+export interface CloudSummary {
+  name: string;
+  last: number;
+  /** The revision the cloud runs now. */
+  current: number | null;
+  active: ActiveChange | null;
+}
+
+/** Sent by a change workflow to its cloud just before it returns, so the cloud is free again the moment the outcome is visible. */
+export interface ChangeFinished {
+  revision: number;
+  outcome: Exclude<RevisionOutcome, 'in-progress'>;
+  reason?: string;
 }
 
 /** One instance replaced (or removed) by a change, and how to put it back. */

@@ -3,6 +3,11 @@ export const TEST_ENV = {
   address: 'PATCHBAY_TEST_TEMPORAL_ADDRESS',
   bundle: 'PATCHBAY_TEST_WORKFLOW_BUNDLE',
   run: 'PATCHBAY_TEST_RUN',
+  /** The run's own PostgreSQL; every process the tests start inherits it. */
+  databaseUrl: 'PATCHBAY_DATABASE_URL',
+  /** Where that PostgreSQL keeps its data and listens, so a test can stop it and start it again. */
+  postgresDataDir: 'PATCHBAY_TEST_POSTGRES_DIR',
+  postgresPort: 'PATCHBAY_TEST_POSTGRES_PORT',
 } as const;
 
 export function testEnv(name: keyof typeof TEST_ENV): string {

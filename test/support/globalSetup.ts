@@ -1,7 +1,7 @@
-// Starts ONE Temporal dev server (the pinned binary, in memory, no UI) and bundles the workflow code
-// ONCE for all integration suites; checks Docker and the fixture images. Fails loudly, never skips.
+// Starts ONE Temporal dev server (the pinned binary, in memory, no UI) and ONE empty, migrated
+// PostgreSQL record store, and bundles the workflow code ONCE for all integration suites; checks
+// Docker and the fixture images. Fails loudly, never skips.
 import { mkdtempSync, writeFileSync } from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { bundleWorkflowCode } from '@temporalio/worker';
@@ -9,21 +9,34 @@ import { startDevServer } from '../../src/lib/devServer';
 import { PROJECT_ROOT, TEMPORAL_BIN } from '../../src/lib/config';
 import { dockerClient } from '../../src/runtime/dockerClient';
 import { LABEL } from '../../src/record/identity';
+import { startFreshPostgres } from '../../src/store/embeddedPostgres';
+import { migrateStore } from '../../src/store/migrate';
 import { TEST_ENV } from './env';
 import { FIXTURE_IMAGES } from './fixtures';
+import { freePort } from './freePort';
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    });
-    server.on('error', reject);
-  });
+/**
+ * `jest --selectProjects integration test/x.ts` takes the path for a second project name and runs
+ * EVERY integration suite (20 minutes): refuse that, and say how to write it.
+ */
+function refuseMisreadPaths(argv: string[]): void {
+  const at = argv.indexOf('--selectProjects');
+  if (at < 0) return;
+  const names: string[] = [];
+  for (const arg of argv.slice(at + 1)) {
+    if (arg.startsWith('-')) break;
+    names.push(arg);
+  }
+  const misread = names.filter((p) => p !== 'unit' && p !== 'integration');
+  if (misread.length)
+    throw new Error(
+      `jest read ${misread.join(', ')} as project name(s) and would run every integration suite; ` +
+        `put the paths first: npx jest ${misread.join(' ')} --selectProjects integration`,
+    );
 }
 
 export default async function globalSetup(): Promise<void> {
+  refuseMisreadPaths(process.argv);
   const docker = dockerClient('unix:///var/run/docker.sock');
   try {
     await docker.ping();
@@ -56,6 +69,14 @@ export default async function globalSetup(): Promise<void> {
     ephemeral: true,
     headless: true,
   });
+  // A fresh store every run (a crashed run's server on this directory is stopped first); its data
+  // directory stays put so a test can stop the server and start it again on the same data.
+  const postgresDir = path.join(PROJECT_ROOT, '.state', 'test-postgres');
+  const postgres = await startFreshPostgres({ dataDir: postgresDir, port: await freePort() });
+  process.env[TEST_ENV.databaseUrl] = postgres.url;
+  process.env[TEST_ENV.postgresDataDir] = postgresDir;
+  process.env[TEST_ENV.postgresPort] = new URL(postgres.url).port;
+  await migrateStore(postgres.url);
   const dir = mkdtempSync(path.join(os.tmpdir(), 'patchbay-test-'));
   const bundle = await bundleWorkflowCode({
     workflowsPath: require.resolve('../../src/workflows'),

@@ -1,8 +1,10 @@
-// Stops the dev server and removes every container this test run created (found by label).
+// Stops the dev server and the run's PostgreSQL, and removes every container this test run created
+// (found by label).
 import { rmSync } from 'node:fs';
 import type { DevServer } from '../../src/lib/devServer';
 import { dockerClient } from '../../src/runtime/dockerClient';
 import { LABEL } from '../../src/record/identity';
+import { stopPostgres } from '../../src/store/embeddedPostgres';
 import { TEST_ENV } from './env';
 
 export default async function globalTeardown(): Promise<void> {
@@ -19,5 +21,8 @@ export default async function globalTeardown(): Promise<void> {
     }
   }
   await state?.server.stop();
+  // By data directory: a test may have stopped the server and started another process for it.
+  const postgresDir = process.env[TEST_ENV.postgresDataDir];
+  if (postgresDir) await stopPostgres(postgresDir);
   if (state) rmSync(state.dir, { recursive: true, force: true });
 }

@@ -9,15 +9,10 @@ jest.setTimeout(120_000);
 
 const files = readdirSync(HISTORY_DIR).filter((f) => f.endsWith('.json'));
 
-test('saved histories exist for the patch workflows', () => {
-  expect(files).toEqual(
-    expect.arrayContaining([
-      'cloud.json',
-      'change-patch.json',
-      'service-patch.json',
-      'service-rollback.json',
-    ]),
-  );
+test('saved histories exist for the patch workflows, from before and after the record store', () => {
+  const expected = ['cloud.json', 'change-patch.json', 'service-patch.json', 'service-rollback.json'];
+  // pre-store-*: written by the version that kept revisions in workflow state (workflow patching).
+  expect(files).toEqual(expect.arrayContaining([...expected, ...expected.map((f) => `pre-store-${f}`)]));
 });
 
 test('every saved history replays against the current workflow code', async () => {

@@ -1,0 +1,59 @@
+// Activities that write and read the record store. Every write is an idempotent upsert, so Temporal
+// may retry them freely (they retry until the database is back: a stopped PostgreSQL delays a change,
+// it never loses a row).
+import { heartbeat } from '@temporalio/activity';
+import { ApplicationFailure } from '@temporalio/common';
+import type { ServiceSpec } from '../record/schema';
+import { AuditStore, type AuditEntry } from '../store/auditStore';
+import type { Db } from '../store/db';
+import { RevisionStore, type AcceptedRevision, type FinishedRevision } from '../store/revisionStore';
+import { changeWorkflowId } from '../workflows/ids';
+import type { Revision } from '../workflows/types';
+
+export interface StoreActivityDeps {
+  /** The record store (opened lazily, once per worker). */
+  db: () => Db;
+}
+
+export function createStoreActivities(deps: StoreActivityDeps) {
+  const revisions = () => new RevisionStore(deps.db());
+  return {
+    async storeRevisionAccepted(revision: AcceptedRevision): Promise<void> {
+      await revisions().accepted(revision);
+    },
+
+    async storeRevisionFinished(finished: FinishedRevision): Promise<void> {
+      await revisions().finished(finished);
+    },
+
+    /** One chunk of a cloud's in-workflow history, moved into the store (upgrade from state-held history). */
+    async storeImportRevisions(input: {
+      cloud: string;
+      revisions: Revision[];
+    }): Promise<{ imported: number }> {
+      heartbeat(input.revisions.length);
+      const imported = await revisions().import(input.cloud, input.revisions, (n) =>
+        changeWorkflowId(input.cloud, n),
+      );
+      return { imported };
+    },
+
+    /** The spec a rollback takes one service back to; a business failure when there is none. */
+    async storeRollbackSource(input: {
+      cloud: string;
+      service: string;
+      current: number;
+      currentSpec: ServiceSpec;
+      toRevision?: number;
+    }): Promise<{ number: number; spec: ServiceSpec }> {
+      const found = await revisions().rollbackSource(input.cloud, input.service, input);
+      if ('error' in found)
+        throw ApplicationFailure.create({ type: found.error, message: found.message, nonRetryable: true });
+      return found;
+    },
+
+    async storeAudit(entry: AuditEntry): Promise<void> {
+      await new AuditStore(deps.db()).record(entry);
+    },
+  };
+}

@@ -1,0 +1,124 @@
+// The fleet inventory: what every managed cloud runs now (its current revision's services and images),
+// its last outcome and whether a change is running. Read from the record store (tables clouds and
+// revision_services; other systems read the view patchbay_inventory).
+import { imageVersion } from '../record/identity';
+import type { RevisionOutcome } from '../workflows/types';
+import type { Db } from './db';
+
+export interface InventoryService {
+  service: string;
+  image: string;
+  /** The image's tag (or the start of its digest). */
+  version: string;
+}
+
+export interface InventoryCloud {
+  name: string;
+  labels: Record<string, string>;
+  /** The revision the cloud runs (its last applied one); null before its first revision applied. */
+  currentRevision: number | null;
+  lastRevision: number;
+  lastOutcome: RevisionOutcome | null;
+  changeRunning: boolean;
+  /** The revision being carried out, when a change runs. */
+  activeRevision: number | null;
+  updatedAt: string;
+  services: InventoryService[];
+}
+
+export interface InventoryFilter {
+  /** Every label must match (metadata.labels of the cloud's last record). */
+  labels?: Record<string, string>;
+}
+
+/** One service across the fleet, grouped by the image the clouds run. */
+export interface ServiceInventory {
+  service: string;
+  clouds: number;
+  images: Array<{ image: string; version: string; count: number; clouds: string[] }>;
+  /** Managed clouds whose current revision has no such service (or that have no applied revision). */
+  without: { count: number; clouds: string[] };
+}
+
+interface InventoryRow {
+  name: string;
+  labels: Record<string, string>;
+  current_revision: number | null;
+  last_revision: number;
+  active_revision: number | null;
+  last_outcome: RevisionOutcome | null;
+  updated_at: Date;
+  services: Array<{ service: string; image: string }>;
+}
+
+export class InventoryStore {
+  constructor(private readonly db: Db) {}
+
+  /** Every managed cloud, by name, with the services of its current revision (by service name). */
+  async clouds(filter: InventoryFilter = {}): Promise<InventoryCloud[]> {
+    const rows = await this.db.query<InventoryRow>(
+      `SELECT c.name, c.labels, c.current_revision, c.last_revision, c.active_revision, c.last_outcome,
+              c.updated_at,
+              COALESCE(jsonb_agg(jsonb_build_object('service', s.service, 'image', s.image)
+                                 ORDER BY s.service) FILTER (WHERE s.service IS NOT NULL),
+                       '[]'::jsonb) AS services
+         FROM clouds c
+         LEFT JOIN revision_services s ON s.cloud = c.name AND s.number = c.current_revision
+        WHERE c.labels @> $1::jsonb
+        GROUP BY c.name
+        ORDER BY c.name COLLATE "C"`,
+      [JSON.stringify(filter.labels ?? {})],
+    );
+    return rows.map((r) => ({
+      name: r.name,
+      labels: Object.fromEntries(Object.entries(r.labels).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))),
+      currentRevision: r.current_revision,
+      lastRevision: r.last_revision,
+      lastOutcome: r.last_outcome,
+      changeRunning: r.active_revision !== null,
+      activeRevision: r.active_revision,
+      updatedAt: r.updated_at.toISOString(),
+      services: r.services.map((s) => ({ ...s, version: imageVersion(s.image) })),
+    }));
+  }
+
+  /** Which clouds run which image of one service ("which clouds still run the vulnerable build?"). */
+  async byService(service: string, filter: InventoryFilter = {}): Promise<ServiceInventory> {
+    const rows = await this.db.query<{ name: string; image: string | null }>(
+      `SELECT c.name, s.image
+         FROM clouds c
+         LEFT JOIN revision_services s
+           ON s.cloud = c.name AND s.number = c.current_revision AND s.service = $1
+        WHERE c.labels @> $2::jsonb
+        ORDER BY c.name COLLATE "C"`,
+      [service, JSON.stringify(filter.labels ?? {})],
+    );
+    return groupByImage(service, rows);
+  }
+}
+
+/** Groups (cloud, image) pairs: images in name order, clouds in name order within each. */
+export function groupByImage(
+  service: string,
+  rows: Array<{ name: string; image: string | null }>,
+): ServiceInventory {
+  const images = new Map<string, string[]>();
+  const without: string[] = [];
+  for (const row of rows) {
+    if (row.image === null) without.push(row.name);
+    else images.set(row.image, [...(images.get(row.image) ?? []), row.name]);
+  }
+  return {
+    service,
+    clouds: rows.length,
+    images: [...images.entries()]
+      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+      .map(([image, clouds]) => ({
+        image,
+        version: imageVersion(image),
+        count: clouds.length,
+        clouds: [...clouds].sort(),
+      })),
+    without: { count: without.length, clouds: [...without].sort() },
+  };
+}
