@@ -12,6 +12,7 @@ import { CampaignClient } from '../src/client/campaignClient';
 import type { PatchbayClient } from '../src/client/patchbayClient';
 import { CloudRecordSchema, type CloudRecord } from '../src/record/schema';
 import { dockerClient } from '../src/runtime/dockerClient';
+import { openDb } from '../src/store/db';
 import type { CampaignProgress } from '../src/workflows/campaignTypes';
 import { createFakeRuntimeActivities } from '../test/support/fakeRuntime';
 import { startBenchStack } from './stack';
@@ -155,12 +156,14 @@ async function real(n: number): Promise<void> {
       10,
     );
     // The time each cloud's own patch took (its revision, accepted -> finished), summed.
-    let sum = 0;
-    for (const c of names) {
-      const state = await stack.client.requireCloud(c);
-      const r = state.revisions.find((x) => x.author.startsWith('campaign:'));
-      if (r?.finishedAt) sum += (Date.parse(r.finishedAt) - Date.parse(r.createdAt)) / 1000;
-    }
+    const db = openDb(process.env.PATCHBAY_DATABASE_URL as string, { max: 1 });
+    const [row] = await db.query<{ seconds: number | null }>(
+      `SELECT sum(extract(epoch FROM finished_at - created_at))::float8 AS seconds FROM revisions
+        WHERE cloud = ANY($1::text[]) AND author LIKE 'campaign:%'`,
+      [names],
+    );
+    await db.close();
+    const sum = row?.seconds ?? 0;
     console.log(
       `(a) real: ${n} clouds x 2 instances of the fixture service on the local Docker, concurrency 10 (deploy took ${deployS.toFixed(1)} s)`,
     );
@@ -194,6 +197,14 @@ async function engine(n: number): Promise<void> {
       'patchbay/fixture:v2',
       ENGINE_CONCURRENCY,
     );
+    // The outcomes are rows in the store (campaign_clouds): every cloud has one.
+    const db = openDb(process.env.PATCHBAY_DATABASE_URL as string, { max: 1 });
+    const [rows] = await db.query<{ n: string }>(
+      `SELECT count(*) AS n FROM campaign_clouds WHERE campaign = $1 AND status = 'patched'`,
+      [`bench-engine-${n}`],
+    );
+    await db.close();
+    if (Number(rows?.n) !== n) throw new Error(`campaign_clouds has ${rows?.n} patched rows, not ${n}`);
     // What continue-as-new carried into the last run: one payload, which Temporal caps at 2 MB.
     const lastRun = await stack.client.client.workflow.getHandle(`campaign:bench-engine-${n}`).fetchHistory();
     const carried = (

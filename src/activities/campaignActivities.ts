@@ -1,23 +1,35 @@
-// What a campaign does to each cloud, through the cloud's own documented updates and queries (the
-// per-cloud patch path, not a second implementation of it). Idempotent: a retried submit finds the
-// revision it already made (by author and message) instead of making another.
+// What a campaign does to each cloud, through the cloud's own documented updates (the per-cloud patch
+// path, not a second implementation of it), reading what clouds run and did from the record store.
+// Idempotent: a retried submit finds the revision it already made (by author and message) instead of
+// making another. A cloud made by a version before the store (its history still in its workflow) is
+// told to move it there (signal patchbay.syncStore) and looked up again.
 import { heartbeat } from '@temporalio/activity';
 import { ApplicationFailure, type Client } from '@temporalio/client';
 import { WorkflowUpdateFailedError } from '@temporalio/client';
+import type { CampaignSpec } from '../campaign/spec';
+import { planWaves } from '../campaign/waves';
 import { withImage } from '../record/withImage';
+import { CampaignStore, type CloudSelection } from '../store/campaignStore';
+import type { Db } from '../store/db';
+import { RevisionStore } from '../store/revisionStore';
+import { finishedOutcome, revertError, type CampaignPhase } from '../workflows/campaignTypes';
 import { cloudWorkflowId } from '../workflows/ids';
-import { applyUpdate, cloudStateQuery, rollbackUpdate } from '../workflows/messages';
-import type { CloudState, Revision } from '../workflows/types';
+import { applyUpdate, cloudStateQuery, rollbackUpdate, syncStoreSignal } from '../workflows/messages';
+import type { CloudSummary, Revision } from '../workflows/types';
 
 export interface CampaignActivityDeps {
   /** A Temporal client on the worker's namespace (campaigns talk to cloud workflows). */
   temporal: () => Client;
+  /** The record store. */
+  db: () => Db;
 }
 
 export type SubmitInput = {
   campaignId: string;
   cloud: string;
   service: string;
+  /** Campaigns in the store: mark the cloud's row running (this attempt) before anything else. */
+  record?: { attempts: number };
 } & ({ kind: 'patch'; image: string } | { kind: 'revert'; toRevision: number });
 
 export type SubmitResult =
@@ -36,85 +48,200 @@ const messagePrefix = (input: SubmitInput): string =>
   `campaign ${input.campaignId}: ${input.kind} ${input.service}`;
 
 const NOT_FOUND_CODE = 5;
+/** How long a cloud from before the store gets to move its history there when told to. */
+const SYNC_WAIT_MS = 20_000;
 
-async function cloudState(client: Client, cloud: string): Promise<CloudState | null> {
+const isNotFound = (error: unknown) =>
+  (error as { code?: number }).code === NOT_FOUND_CODE || (error as Error).name === 'WorkflowNotFoundError';
+
+async function cloudSummary(client: Client, cloud: string): Promise<CloudSummary | null> {
   try {
     return await client.workflow.getHandle(cloudWorkflowId(cloud)).query(cloudStateQuery);
   } catch (error) {
-    const code = (error as { code?: number }).code;
-    const name = (error as Error).name;
-    if (code === NOT_FOUND_CODE || name === 'WorkflowNotFoundError') return null;
+    if (isNotFound(error)) return null;
     throw error;
   }
 }
 
-/** The last applied revision before `revision`. */
-function appliedBefore(state: CloudState, revision: number): number | null {
-  const earlier = state.revisions.filter((r) => r.number < revision && r.outcome === 'applied');
-  return earlier.length ? earlier[earlier.length - 1]!.number : null;
+/**
+ * Clouds whose workflow runs but that the store does not know yet (made by a version before it): tells
+ * each to move its history into the store and waits, bounded, until they are there. Returns those
+ * still missing (not a cloud at all, or not moved in time).
+ */
+async function syncIntoStore(
+  client: Client,
+  db: Db,
+  names: string[],
+  waitMs = SYNC_WAIT_MS,
+): Promise<string[]> {
+  const missing = async (of: string[]) => {
+    if (of.length === 0) return [];
+    const rows = await db.query<{ name: string }>('SELECT name FROM clouds WHERE name = ANY($1::text[])', [
+      of,
+    ]);
+    const have = new Set(rows.map((r) => r.name));
+    return of.filter((n) => !have.has(n));
+  };
+  let todo = await missing(names);
+  const told: string[] = [];
+  for (const name of todo) {
+    try {
+      await client.workflow.getHandle(cloudWorkflowId(name)).signal(syncStoreSignal);
+      told.push(name);
+    } catch (error) {
+      if (!isNotFound(error)) throw error;
+    }
+    if (told.length % 100 === 0) heartbeat(told.length);
+  }
+  todo = told;
+  for (const deadline = Date.now() + waitMs; todo.length > 0 && Date.now() < deadline;) {
+    await new Promise((r) => setTimeout(r, 250));
+    heartbeat(todo.length);
+    todo = await missing(todo);
+  }
+  return todo;
 }
 
-function matchesLabels(state: CloudState, labels: Record<string, string>): boolean {
-  const record = state.revisions.find((r) => r.number === state.current)?.record;
-  const have = record?.metadata.labels ?? {};
-  return Object.entries(labels).every(([k, v]) => have[k] === v);
+/** Cloud workflows running now (visibility), for selectors over every managed cloud. */
+async function runningClouds(client: Client): Promise<string[]> {
+  const out: string[] = [];
+  for await (const wf of client.workflow.list({
+    query: `WorkflowType = 'cloudWorkflow' AND ExecutionStatus = 'Running'`,
+  })) {
+    if (wf.workflowId.startsWith('cloud:')) out.push(wf.workflowId.slice('cloud:'.length));
+    if (out.length % 200 === 0) heartbeat(out.length);
+  }
+  return out;
+}
+
+/** A spec's clouds as a store selection (`running` resolved against the campaign's service and image). */
+export function selectionOf(spec: CampaignSpec): CloudSelection {
+  const { clouds, service, image } = spec.spec;
+  const running = clouds.running;
+  return {
+    names: clouds.names,
+    matchLabels: clouds.selector?.matchLabels,
+    running: running && {
+      service: running.service ?? service,
+      images: running.image === undefined ? undefined : [running.image].flat(),
+      imageNot: running.notAtTarget ? image : running.imageNot,
+    },
+  };
 }
 
 export function createCampaignActivities(deps: CampaignActivityDeps) {
+  const select = async (sel: CloudSelection) => {
+    const client = deps.temporal();
+    const db = deps.db();
+    // Clouds from before the store are moved in first: named ones, or every running one for selectors.
+    const selectsFleet = Boolean(sel.matchLabels || sel.running || sel.names.length === 0);
+    await syncIntoStore(client, db, sel.names);
+    if (selectsFleet) await syncIntoStore(client, db, await runningClouds(client));
+    return new CampaignStore(db).select(sel);
+  };
+
   return {
-    /** The clouds a campaign targets: named ones (unknown names reported) and those whose labels match. */
+    /**
+     * Campaigns started before the store (their workflow keeps the list): the clouds a campaign
+     * targets, named ones (unknown names reported) and those whose labels match.
+     */
     async resolveCampaignClouds(input: {
       names: string[];
       matchLabels?: Record<string, string>;
     }): Promise<{ clouds: string[]; unknown: string[] }> {
-      const client = deps.temporal();
-      const managed: string[] = [];
-      for await (const wf of client.workflow.list({
-        query: `WorkflowType = 'cloudWorkflow' AND ExecutionStatus = 'Running'`,
-      })) {
-        if (wf.workflowId.startsWith('cloud:')) managed.push(wf.workflowId.slice('cloud:'.length));
-        if (managed.length % 200 === 0) heartbeat(managed.length);
-      }
-      const known = new Set(managed);
-      // Visibility lags a little behind: a named cloud not listed yet is asked directly.
-      for (const name of input.names)
-        if (!known.has(name) && (await cloudState(client, name))) known.add(name);
-      const chosen = new Set(input.names.filter((n) => known.has(n)));
-      const unknown = input.names.filter((n) => !known.has(n));
-      if (input.matchLabels) {
-        for (const name of managed) {
-          if (chosen.has(name)) continue;
-          const state = await cloudState(client, name);
-          if (state && matchesLabels(state, input.matchLabels)) chosen.add(name);
-          heartbeat(name);
-        }
-      }
-      return { clouds: [...chosen].sort(), unknown };
+      return select({ names: input.names, matchLabels: input.matchLabels });
+    },
+
+    /**
+     * A campaign's clouds into the store, once: its row, then every selected cloud in launch order
+     * with its wave (pending), and named clouds Patchbay does not manage (failed). Returns counts only:
+     * the workflow never holds the list. Idempotent (a retry keeps the first resolution).
+     */
+    async resolveCampaign(input: {
+      spec: CampaignSpec;
+      startedBy: string;
+      startedAt: string;
+      workflowId: string;
+    }): Promise<{ clouds: number; unknown: number }> {
+      const store = new CampaignStore(deps.db());
+      const { spec } = input;
+      await store.begin({
+        name: spec.metadata.name,
+        service: spec.spec.service,
+        image: spec.spec.image,
+        spec,
+        startedBy: input.startedBy,
+        startedAt: input.startedAt,
+        workflowId: input.workflowId,
+        phase: 'resolving' satisfies CampaignPhase,
+      });
+      const resolved = await select(selectionOf(spec));
+      return store.plan(
+        spec.metadata.name,
+        resolved.clouds,
+        resolved.unknown,
+        planWaves(resolved.clouds.length, spec.spec.waves),
+      );
     },
 
     /** Sends one cloud its patch (or the campaign's rollback of it) as a new revision. */
     async submitCloudChange(input: SubmitInput): Promise<SubmitResult> {
       const client = deps.temporal();
-      const state = await cloudState(client, input.cloud);
-      if (!state) return { kind: 'invalid', reason: `Patchbay manages no cloud named "${input.cloud}"` };
+      const db = deps.db();
+      const revisions = new RevisionStore(db);
+      if (input.record && input.kind === 'patch')
+        await new CampaignStore(db).setOutcome(input.campaignId, {
+          cloud: input.cloud,
+          status: 'running',
+          attempts: input.record.attempts,
+        });
+      let cloud = await revisions.cloud(input.cloud);
+      if (!cloud) {
+        const left = await syncIntoStore(client, db, [input.cloud]);
+        if (left.length > 0 && (await cloudSummary(client, input.cloud)) === null)
+          return { kind: 'invalid', reason: `Patchbay manages no cloud named "${input.cloud}"` };
+        cloud = await revisions.cloud(input.cloud);
+        if (!cloud)
+          throw ApplicationFailure.retryable(
+            `cloud "${input.cloud}" has not moved its history into the record store yet`,
+            'NOT_IN_STORE',
+          );
+      }
       const author = campaignAuthor(input.campaignId);
       const prefix = messagePrefix(input);
       // Already sent (a retry after a crash): adopt that revision, never send a second one.
-      const mine = state.revisions.find((r) => r.author === author && r.message.startsWith(prefix));
-      if (mine)
-        return { kind: 'accepted', revision: mine.number, fromRevision: appliedBefore(state, mine.number) };
-      const current = state.revisions.find((r) => r.number === state.current);
+      const mine = await db.query<{ number: number }>(
+        `SELECT number FROM revisions WHERE cloud = $1 AND author = $2 AND left(message, length($3)) = $3
+          ORDER BY number DESC LIMIT 1`,
+        [input.cloud, author, prefix],
+      );
+      if (mine[0]) {
+        const before = await db.query<{ number: number }>(
+          `SELECT number FROM revisions WHERE cloud = $1 AND number < $2 AND outcome = 'applied'
+            ORDER BY number DESC LIMIT 1`,
+          [input.cloud, mine[0].number],
+        );
+        return { kind: 'accepted', revision: mine[0].number, fromRevision: before[0]?.number ?? null };
+      }
+      // Accepted by the cloud but not in the store yet: its workflow says so.
+      const summary = await cloudSummary(client, input.cloud);
+      if (summary?.active && summary.active.author === author && summary.active.message.startsWith(prefix))
+        return { kind: 'accepted', revision: summary.active.revision, fromRevision: summary.current };
+      const current = await revisions.current(input.cloud);
       if (!current) return { kind: 'invalid', reason: `cloud "${input.cloud}" has no applied revision yet` };
       const service = current.record.spec.services.find((s) => s.name === input.service);
       if (!service)
         return { kind: 'invalid', reason: `cloud "${input.cloud}" has no service "${input.service}"` };
       if (input.kind === 'patch' && service.image === input.image)
-        return { kind: 'at-target', revision: state.current };
-      if (state.active)
+        return { kind: 'at-target', revision: current.number };
+      const active = summary?.active;
+      if (active)
         return {
           kind: 'busy',
-          reason: `revision ${state.active.revision} (${state.active.kind} by ${state.active.author}) is running`,
+          reason: `revision ${active.revision} (${active.kind} by ${active.author}) is running`,
         };
+      if (cloud.activeRevision !== null && summary === null)
+        return { kind: 'busy', reason: `revision ${cloud.activeRevision} is running` };
       const handle = client.workflow.getHandle(cloudWorkflowId(input.cloud));
       try {
         const accepted =
@@ -138,7 +265,7 @@ export function createCampaignActivities(deps: CampaignActivityDeps) {
                   },
                 ],
               });
-        return { kind: 'accepted', revision: accepted.revision, fromRevision: state.current };
+        return { kind: 'accepted', revision: accepted.revision, fromRevision: current.number };
       } catch (error) {
         if (error instanceof WorkflowUpdateFailedError && error.cause instanceof ApplicationFailure) {
           if (error.cause.type === 'CLOUD_BUSY') return { kind: 'busy', reason: error.cause.message };
@@ -149,20 +276,45 @@ export function createCampaignActivities(deps: CampaignActivityDeps) {
     },
 
     /**
-     * The outcome of a revision once the cloud has recorded it, else null. Short on purpose: a
-     * campaign waits between calls in the workflow (a timer), never in an activity, so hundreds of
-     * clouds in flight do not fill the worker's activity slots that their own changes need.
+     * The outcome of a revision once the cloud has recorded it in the store, else null. Short on
+     * purpose: a campaign waits between calls in the workflow (a timer), never in an activity, so
+     * hundreds of clouds in flight do not fill the worker's activity slots that their own changes need.
      */
-    async cloudChangeOutcome(input: { cloud: string; revision: number }): Promise<AwaitResult | null> {
-      const state = await cloudState(deps.temporal(), input.cloud);
-      const revision = state?.revisions.find((r) => r.number === input.revision);
-      if (!revision)
-        throw ApplicationFailure.nonRetryable(
-          `cloud "${input.cloud}" has no revision ${input.revision}`,
-          'NOT_FOUND',
+    async cloudChangeOutcome(input: {
+      cloud: string;
+      revision: number;
+      /** Campaigns in the store: once the revision finished, write the cloud's outcome row too. */
+      record?: {
+        campaignId: string;
+        kind: 'patch' | 'revert';
+        base: { cloud: string; revision: number; fromRevision?: number; attempts: number };
+      };
+    }): Promise<AwaitResult | null> {
+      const rows = await deps
+        .db()
+        .query<{ outcome: Revision['outcome']; reason: string | null }>(
+          'SELECT outcome, reason FROM revisions WHERE cloud = $1 AND number = $2',
+          [input.cloud, input.revision],
         );
-      if (revision.outcome === 'in-progress' || state?.active?.revision === input.revision) return null;
-      return { outcome: revision.outcome, reason: revision.reason };
+      // Not written yet (the cloud writes it with retries until the database answers): not done.
+      const row = rows[0];
+      if (!row || row.outcome === 'in-progress') return null;
+      const done: AwaitResult =
+        row.reason === null ? { outcome: row.outcome } : { outcome: row.outcome, reason: row.reason };
+      if (input.record) {
+        const store = new CampaignStore(deps.db());
+        const outcome = finishedOutcome(input.record.kind, input.record.base, done);
+        if (input.record.kind === 'patch') await store.setOutcome(input.record.campaignId, outcome);
+        else
+          await store.setRevert(
+            input.record.campaignId,
+            input.cloud,
+            outcome.status === 'reverted'
+              ? { revertRevision: input.revision }
+              : { revertError: revertError(outcome) },
+          );
+      }
+      return done;
     },
   };
 }

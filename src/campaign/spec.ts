@@ -20,6 +20,28 @@ export const Wave = z
   })
   .strict();
 
+/**
+ * Clouds by what they run now (the images of their current revision, from the record store):
+ * `image` (one or a list: runs one of these), `imageNot` (runs another image than this one) or
+ * `notAtTarget: true` (runs another image than the campaign's target). `service` defaults to the
+ * campaign's service; a cloud without that service is never selected.
+ */
+export const RunningSelector = z
+  .object({
+    service: dnsLabel.optional(),
+    image: z.union([z.string().min(1), z.array(z.string().min(1)).min(1)]).optional(),
+    imageNot: z.string().min(1).optional(),
+    notAtTarget: z.literal(true).optional(),
+  })
+  .strict()
+  .refine((r) => r.image !== undefined || r.imageNot !== undefined || r.notAtTarget, {
+    message: 'say what the clouds run: image, imageNot or notAtTarget: true',
+  })
+  .refine((r) => !(r.imageNot !== undefined && r.notAtTarget), {
+    message: 'give imageNot or notAtTarget, not both',
+  });
+export type RunningSelector = z.output<typeof RunningSelector>;
+
 export const CampaignSpecSchema = z
   .object({
     apiVersion: z.literal(API_VERSION),
@@ -33,7 +55,11 @@ export const CampaignSpecSchema = z
       .strict(),
     spec: z
       .object({
-        /** Which clouds: by name, by labels of their current records, or both (union). */
+        /**
+         * Which clouds: by name, by labels of their current records, or both (union); `running` then
+         * keeps only the clouds whose current revision runs a given image of a service (without names
+         * or a selector: every managed cloud that does).
+         */
         clouds: z
           .object({
             names: z.array(dnsLabel).default([]),
@@ -41,10 +67,11 @@ export const CampaignSpecSchema = z
               .object({ matchLabels: z.record(z.string(), z.string()) })
               .strict()
               .optional(),
+            running: RunningSelector.optional(),
           })
           .strict()
-          .refine((c) => c.names.length > 0 || c.selector, {
-            message: 'name the clouds, or give a selector (matchLabels)',
+          .refine((c) => c.names.length > 0 || c.selector || c.running, {
+            message: 'name the clouds, or give a selector (matchLabels) or running',
           }),
         service: dnsLabel,
         image: z

@@ -4,6 +4,8 @@ import os from 'node:os';
 import { Argument, type Command, type Option } from 'commander';
 import { temporalConfig } from '../lib/config';
 import { PatchbayError } from '../lib/errors';
+import { storeUrl } from '../store/config';
+import { openDb } from '../store/db';
 import type { CampaignProgress } from '../workflows/campaignTypes';
 import { CampaignClient, loadCampaignFile } from './campaignClient';
 import { campaignPrinter, renderCampaign, renderCampaignList } from './campaignRender';
@@ -18,17 +20,20 @@ const json = (value: unknown) => JSON.stringify(value, null, 2);
 const author = () => process.env.PATCHBAY_AUTHOR || `${os.userInfo().username}@${os.hostname()}`;
 const FINISHED = ['completed', 'halted', 'aborted'];
 
+/** Temporal for progress and control, the record store for clouds and outcomes. */
 async function withCampaigns<T>(fn: (c: CampaignClient) => Promise<T>): Promise<T> {
   const client = await PatchbayClient.connect(temporalConfig());
+  const db = openDb(storeUrl().url, { max: 2 });
   try {
     const max = process.env.PATCHBAY_CAMPAIGN_MAX_HISTORY;
-    return await fn(new CampaignClient(client, max ? Number(max) : undefined));
+    return await fn(new CampaignClient(client, max ? Number(max) : undefined, db));
   } finally {
     await client.close();
+    await db.close();
   }
 }
 
-/** Past this many clouds, --watch polls only the clouds needing attention (all of them weigh ~100 B each). */
+/** Past this many clouds, --watch reads only the clouds needing attention (all of them weigh ~100 B each). */
 const WATCH_EVERY_CLOUD_UP_TO = 1_000;
 
 /** Polls progress until the campaign finishes, printing live lines; returns the last progress. */
@@ -158,7 +163,9 @@ export function addCampaignCommands(
 
   campaign
     .command('list')
-    .description('campaigns on this Temporal namespace')
+    .description(
+      'campaigns in the record store (and on this Temporal namespace): phase and per-status counts',
+    )
     .addOption(jsonOption())
     .action(async (opts: { json?: boolean }) => {
       await withCampaigns(async (c) => {

@@ -9,6 +9,7 @@ import {
 } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import { CampaignSpecSchema, type CampaignSpec } from '../campaign/spec';
+import { planWaves } from '../campaign/waves';
 import { PatchbayError } from '../lib/errors';
 import { parseYamlText, readYamlFile } from '../record/load';
 import { imageVersion } from '../record/identity';
@@ -27,7 +28,15 @@ import {
   type ProgressOptions,
   type ResumePayload,
 } from '../workflows/campaignMessages';
-import type { CampaignProgress, CampaignResult } from '../workflows/campaignTypes';
+import { CampaignStore, type CampaignRow, type OutcomeFilter } from '../store/campaignStore';
+import type { Db } from '../store/db';
+import type {
+  CampaignProgress,
+  CampaignResult,
+  CloudOutcome,
+  CloudStatus,
+  StatusCounts,
+} from '../workflows/campaignTypes';
 import { CAMPAIGN_ID, SERVICE, TARGET_VERSION } from '../workflows/searchAttributes';
 import type { PatchbayClient } from './patchbayClient';
 
@@ -46,9 +55,52 @@ export function parseCampaignText(text: string, file = '<campaign>'): CampaignSp
 
 export interface CampaignSummary {
   id: string;
+  /** The workflow's status (RUNNING, COMPLETED, …), or STORED when only the record store has it. */
   status: string;
   startTime: string;
   closeTime: string | null;
+  /** From the record store (campaigns since it): phase, what it patches, per-status counts. */
+  phase?: string;
+  service?: string;
+  image?: string;
+  totals?: StatusCounts;
+}
+
+/**
+ * A campaign's progress from the record store alone (its workflow is gone: the namespace's retention
+ * deleted it): waves re-planned from the stored spec, counts and outcomes from campaign_clouds.
+ */
+export function progressFromStore(
+  row: CampaignRow,
+  counts: Array<{ wave: number | null; status: CloudStatus; n: number }>,
+  outcomes: CloudOutcome[],
+): CampaignProgress {
+  const planned = counts.filter((c) => c.wave !== null).reduce((n, c) => n + c.n, 0);
+  const totals: StatusCounts = {};
+  for (const c of counts) totals[c.status] = (totals[c.status] ?? 0) + c.n;
+  const waves = planWaves(planned, CampaignSpecSchema.parse(row.spec).spec.waves).map((w) => {
+    const waveCounts: StatusCounts = {};
+    for (const c of counts) if (c.wave === w.index) waveCounts[c.status] = c.n;
+    return { ...w, approved: true, counts: waveCounts };
+  });
+  return {
+    id: row.name,
+    service: row.service,
+    image: row.image,
+    phase: row.phase,
+    paused: null,
+    abort: null,
+    haltReason: row.haltReason,
+    startedAt: row.startedAt,
+    finishedAt: row.finishedAt,
+    currentWave: null,
+    waves,
+    totals,
+    clouds: planned,
+    inFlight: [],
+    outcomes: Object.fromEntries(outcomes.map((o) => [o.cloud, o])),
+    runs: 0,
+  };
 }
 
 function translate(error: unknown, id: string): unknown {
@@ -66,10 +118,21 @@ function translate(error: unknown, id: string): unknown {
 }
 
 export class CampaignClient {
+  /**
+   * `db`: the record store, where campaigns since it keep their clouds and outcomes (without it, only
+   * what the workflows answer).
+   */
   constructor(
     private readonly patchbay: PatchbayClient,
     private readonly maxHistoryEvents?: number,
+    private readonly db?: Db,
   ) {}
+
+  /** The store given, else the PatchbayClient's (every client since the record store has one). */
+  private get store(): CampaignStore | null {
+    const db = this.db ?? this.patchbay.storeDb();
+    return new CampaignStore(db);
+  }
 
   private get client(): Client {
     return this.patchbay.client;
@@ -80,15 +143,21 @@ export class CampaignClient {
    * name already exists.
    */
   async start(spec: CampaignSpec, startedBy: string): Promise<{ id: string; workflowId: string }> {
-    // One visibility listing, not a query per cloud: a fleet may name thousands.
+    // One look-up in the store (or one visibility listing without it), not a query per cloud: a fleet
+    // may name thousands.
     const managed = new Set<string>();
-    if (spec.spec.clouds.names.length > 0)
-      for await (const wf of this.client.workflow.list({
-        query: `WorkflowType = 'cloudWorkflow' AND ExecutionStatus = 'Running'`,
-      }))
-        managed.add(wf.workflowId.replace(/^cloud:/, ''));
+    if (spec.spec.clouds.names.length > 0) {
+      if (this.store) {
+        for (const c of (await this.store.select({ names: spec.spec.clouds.names })).clouds) managed.add(c);
+      } else {
+        for await (const wf of this.client.workflow.list({
+          query: `WorkflowType = 'cloudWorkflow' AND ExecutionStatus = 'Running'`,
+        }))
+          managed.add(wf.workflowId.replace(/^cloud:/, ''));
+      }
+    }
     const unknown: string[] = [];
-    // Visibility lags a little behind: a cloud not listed yet is asked directly.
+    // Not listed (visibility lags; a cloud from before the store is not in it yet): asked directly.
     for (const cloud of spec.spec.clouds.names)
       if (!managed.has(cloud) && !(await this.patchbay.state(cloud))) unknown.push(cloud);
     if (unknown.length)
@@ -127,15 +196,35 @@ export class CampaignClient {
     return { id: spec.metadata.name, workflowId };
   }
 
-  /** Progress; `outcomes` picks which per-cloud outcomes come back (all by default). */
+  /**
+   * Progress: phase, waves and totals from the workflow; per-cloud outcomes (`outcomes` picks which)
+   * from the record store for campaigns kept there, else (campaigns from before it) from the workflow.
+   * A campaign whose workflow is gone (retention) but that the store has is answered from the store.
+   */
   async progress(id: string, options: ProgressOptions = {}): Promise<CampaignProgress> {
+    const which: OutcomeFilter = options.outcomes ?? 'all';
+    const store = this.store;
+    let live: CampaignProgress | null = null;
     try {
-      return await this.client.workflow
+      live = await this.client.workflow
         .getHandle(campaignWorkflowId(id))
-        .query(campaignProgressQuery, options);
+        .query(campaignProgressQuery, { outcomes: store ? 'none' : which });
     } catch (error) {
-      throw translate(error, id);
+      const translated = translate(error, id);
+      if (!(store && translated instanceof PatchbayError && translated.code === 'NOT_FOUND'))
+        throw translated;
     }
+    const row = store ? await store.get(id) : null;
+    if (!store || !row) {
+      if (live && store && which !== 'none')
+        // Not in the store (yet): a campaign from before it keeps its outcomes in the workflow.
+        return this.client.workflow.getHandle(campaignWorkflowId(id)).query(campaignProgressQuery, options);
+      if (live) return live;
+      throw new PatchbayError('NOT_FOUND', `no campaign named "${id}" here`);
+    }
+    const outcomes = await store.outcomes(id, which);
+    if (!live) return progressFromStore(row, await store.counts(id), outcomes);
+    return { ...live, outcomes: Object.fromEntries(outcomes.map((o) => [o.cloud, o])) };
   }
 
   async result(id: string): Promise<CampaignResult> {
@@ -181,16 +270,32 @@ export class CampaignClient {
     return this.control(id, approveCampaignUpdate, payload, 'approve');
   }
 
+  /** Campaigns in the store (newest first) and those only Temporal knows (from before the store). */
   async list(): Promise<CampaignSummary[]> {
-    const out: CampaignSummary[] = [];
+    const out = new Map<string, CampaignSummary>();
     for await (const wf of this.client.workflow.list({ query: `WorkflowType = 'campaignWorkflow'` })) {
-      out.push({
+      out.set(wf.workflowId.replace(/^campaign:/, ''), {
         id: wf.workflowId.replace(/^campaign:/, ''),
         status: wf.status.name,
         startTime: wf.startTime.toISOString(),
         closeTime: wf.closeTime?.toISOString() ?? null,
       });
     }
-    return out;
+    if (this.store) {
+      for (const c of await this.store.list()) {
+        const wf = out.get(c.name);
+        out.set(c.name, {
+          id: c.name,
+          status: wf?.status ?? 'STORED',
+          startTime: c.startedAt,
+          closeTime: wf?.closeTime ?? c.finishedAt,
+          phase: c.phase,
+          service: c.service,
+          image: c.image,
+          totals: c.totals,
+        });
+      }
+    }
+    return [...out.values()].sort((a, b) => b.startTime.localeCompare(a.startTime));
   }
 }

@@ -95,9 +95,10 @@ export function campaignPrinter(write: (line: string) => void): (p: CampaignProg
 export function renderCampaignList(list: CampaignSummary[]): string {
   if (!list.length) return 'no campaigns.';
   return [
-    'CAMPAIGN                  STATUS       STARTED                   CLOSED',
+    'CAMPAIGN                  STATUS       PHASE              STARTED                   CLOSED                    CLOUDS',
     ...list.map(
-      (c) => `${c.id.padEnd(25)} ${c.status.padEnd(12)} ${c.startTime.padEnd(25)} ${c.closeTime ?? '-'}`,
+      (c) =>
+        `${c.id.padEnd(25)} ${c.status.padEnd(12)} ${(c.phase ?? '-').padEnd(18)} ${c.startTime.padEnd(25)} ${(c.closeTime ?? '-').padEnd(25)} ${c.totals ? counts(c.totals) || '-' : '-'}`,
     ),
   ].join('\n');
 }

@@ -55,8 +55,10 @@ export const resumeCampaignUpdate = defineUpdate<ControlAck, [ResumePayload]>('p
 export const abortCampaignUpdate = defineUpdate<ControlAck, [AbortPayload]>('patchbay.campaign.abort');
 export const approveCampaignUpdate = defineUpdate<ControlAck, [ApprovePayload]>('patchbay.campaign.approve');
 /**
- * Which per-cloud outcomes the progress query returns. At 10,000 clouds all of them weigh ~1 MB,
- * so pollers ask for `attention` (in flight, failed, rolled back, skipped) or `none`.
+ * Which per-cloud outcomes the progress query returns. Kept for compatibility: campaigns since the
+ * record store answer only the clouds in flight (`all` and `attention`) or none (`none`); every
+ * outcome is a row in the store (view patchbay_campaign_outcomes; `campaign status` reads it there).
+ * Campaigns from before the store answer all their outcomes, or only those needing attention.
  */
 export const ProgressOptions = z
   .object({ outcomes: z.enum(['all', 'attention', 'none']).default('all') })

@@ -101,3 +101,51 @@ test('clouds must be named or selected; unknown fields are refused', () => {
     expect.stringMatching(/^spec.concurency: unknown field "concurency"; allowed here: .*concurrency/),
   ]);
 });
+
+test('clouds by what they run: running narrows to clouds whose service runs (or does not run) an image', () => {
+  const exposed = parseCampaignText(
+    VALID.replace(/ {2}clouds: .*\n/, '  clouds: { running: { notAtTarget: true } }\n'),
+    'c.yaml',
+  );
+  expect(exposed.spec.clouds).toEqual({ names: [], running: { notAtTarget: true } });
+  const vulnerable = parseCampaignText(
+    VALID.replace(
+      / {2}clouds: .*\n/,
+      '  clouds: { selector: { matchLabels: { tier: prod } }, running: { service: keystone, image: [a/k:1, a/k:2] } }\n',
+    ),
+    'c.yaml',
+  );
+  expect(vulnerable.spec.clouds.running).toEqual({ service: 'keystone', image: ['a/k:1', 'a/k:2'] });
+});
+
+test('a running selector that says nothing, or two contrary things, is refused with its path and value', () => {
+  const issues = (clouds: string) => {
+    try {
+      parseCampaignText(VALID.replace(/ {2}clouds: .*\n/, `  clouds: ${clouds}\n`), 'c.yaml');
+    } catch (e) {
+      return (
+        (e as PatchbayError).details.issues as Array<{ path: string; message: string; value?: unknown }>
+      ).map((i) => ({ path: i.path, message: i.message, value: i.value }));
+    }
+    return [];
+  };
+  expect(issues('{ running: { service: keystone } }')).toEqual([
+    expect.objectContaining({
+      path: 'spec.clouds.running',
+      message: expect.stringMatching(/image, imageNot or notAtTarget/),
+    }),
+  ]);
+  expect(issues('{ running: { imageNot: a/k:1, notAtTarget: true } }')).toEqual([
+    expect.objectContaining({ path: 'spec.clouds.running', message: expect.stringMatching(/not both/) }),
+  ]);
+  expect(issues('{ running: { notAtTarget: false } }')).toEqual(
+    expect.arrayContaining([
+      expect.objectContaining({ path: 'spec.clouds.running.notAtTarget', value: false }),
+    ]),
+  );
+  expect(issues('{ running: { images: [a/k:1] } }')).toEqual(
+    expect.arrayContaining([
+      expect.objectContaining({ message: expect.stringMatching(/unknown field "images"/) }),
+    ]),
+  );
+});

@@ -124,8 +124,8 @@ test('deploy a 3-service record to a namespace: Deployments available, the db-sy
   const v = await view('pb-a');
   expect(Object.keys(v).sort()).toEqual(['glance', 'keystone', 'placement']);
   expect([v.keystone!.available, v.glance!.available, v.placement!.available]).toEqual([3, 2, 2]);
-  const state = await client.requireCloud(cloud);
-  expect(state.revisions.at(-1)?.services?.find((s) => s.service === 'keystone')?.jobs).toEqual([
+  const last = await client.revision(cloud, result.revision);
+  expect(last.services?.find((s) => s.service === 'keystone')?.jobs).toEqual([
     expect.objectContaining({ job: 'db-sync', phase: 'before', exitCode: 0 }),
   ]);
 });
@@ -153,8 +153,7 @@ test('a rollout that never becomes available is rolled back within the record de
   expect(after.keystone).toMatchObject({ image: FIXTURE.v2, available: 3 });
   expect(after.glance).toEqual(before.glance);
   expect(after.placement).toEqual(before.placement);
-  const state = await client.requireCloud(cloud);
-  expect(state.revisions.at(-1)).toMatchObject({ outcome: 'rolled-back' });
+  expect(await client.revision(cloud, result.revision)).toMatchObject({ outcome: 'rolled-back' });
   await saveHistories([
     {
       workflowId: `cloud:${cloud}:r${result.revision}:keystone`,

@@ -13,6 +13,8 @@ import { CampaignClient } from '../../src/client/campaignClient';
 import { PatchbayClient } from '../../src/client/patchbayClient';
 import { TEMPORAL_BIN, temporalConfig } from '../../src/lib/config';
 import { CampaignSpecSchema, type CampaignSpecInput } from '../../src/campaign/spec';
+import { planWaves } from '../../src/campaign/waves';
+import type { LegacyCarriedCampaignState } from '../../src/workflows/campaignCarry';
 import type { CampaignProgress } from '../../src/workflows/campaignTypes';
 import { testEnv } from '../support/env';
 import { saveHistories } from '../support/histories';
@@ -28,6 +30,9 @@ import {
   type WorkerProcess,
 } from '../support/harness';
 import { CloudRecordSchema } from '../../src/record/schema';
+import { AuditStore } from '../../src/store/auditStore';
+import { CampaignStore } from '../../src/store/campaignStore';
+import { openDb, type Db } from '../../src/store/db';
 
 jest.setTimeout(300_000);
 
@@ -40,7 +45,26 @@ const FAILING = [10, 11, 12];
 let worker: WorkerProcess;
 let client: PatchbayClient;
 let campaigns: CampaignClient;
+let db: Db;
 let uniq = 0;
+
+/** The revisions a campaign made on a cloud, from the record store. */
+async function campaignRevisions(cloud: string, id: string): Promise<number> {
+  const rows = await db.query<{ n: string }>(
+    'SELECT count(*) AS n FROM revisions WHERE cloud = $1 AND author = $2',
+    [cloud, `campaign:${id}`],
+  );
+  return Number(rows[0]!.n);
+}
+
+/** Outcomes as rows of campaign_clouds (through the documented view), by short cloud name. */
+async function storedStatuses(id: string): Promise<Record<string, string>> {
+  const rows = await db.query<{ cloud: string; status: string }>(
+    'SELECT cloud, status FROM patchbay_campaign_outcomes WHERE campaign = $1 ORDER BY position',
+    [id],
+  );
+  return Object.fromEntries(rows.map((r) => [r.cloud.replace(/^fl\d+-/, ''), r.status]));
+}
 
 const record = (
   i: number,
@@ -99,7 +123,8 @@ beforeAll(async () => {
   client = await PatchbayClient.connect(
     temporalConfig({ TEMPORAL_ADDRESS: testEnv('address'), PATCHBAY_TASK_QUEUE: QUEUE }),
   );
-  campaigns = new CampaignClient(client);
+  db = openDb(testEnv('databaseUrl'));
+  campaigns = new CampaignClient(client, undefined, db);
   await Promise.all(
     CLOUDS.map(async (i) => {
       await removeCloudContainers(name(i));
@@ -111,6 +136,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await client?.close();
+  await db?.close();
   await worker?.stop();
   for (const i of CLOUDS) await removeCloudContainers(name(i));
 });
@@ -135,10 +161,25 @@ test('canary, then waves: every cloud patched through its own revision, visible 
   expect(Object.values(statuses(p))).toEqual(Array(6).fill('patched'));
   expect(await servedVersions([1, 2, 3, 4, 5, 6].map(port))).toEqual(Array(6).fill('v2'));
   // Each cloud got exactly one new revision, authored by the campaign.
-  for (const i of [1, 2, 3, 4, 5, 6]) {
-    const state = await client.requireCloud(name(i));
-    expect(state.revisions.filter((r) => r.author === `campaign:${s.metadata.name}`)).toHaveLength(1);
-  }
+  for (const i of [1, 2, 3, 4, 5, 6]) expect(await campaignRevisions(name(i), s.metadata.name)).toBe(1);
+  // Every outcome is a row in the store, in launch order with its wave; the campaign's row has its phase.
+  expect(Object.values(await storedStatuses(s.metadata.name))).toEqual(Array(6).fill('patched'));
+  const waves = await db.query<{ wave: number }>(
+    'SELECT wave FROM campaign_clouds WHERE campaign = $1 ORDER BY position',
+    [s.metadata.name],
+  );
+  expect(waves.map((r) => r.wave)).toEqual([0, 1, 1, 1, 2, 2]);
+  expect(await new CampaignStore(db).get(s.metadata.name)).toMatchObject({
+    phase: 'completed',
+    service: 'api',
+  });
+  const listedCli = await runCli(['campaign', 'list', '--json'], QUEUE);
+  expect(listedCli.code).toBe(0);
+  expect(JSON.parse(listedCli.stdout)).toEqual(
+    expect.arrayContaining([
+      expect.objectContaining({ id: s.metadata.name, phase: 'completed', totals: { patched: 6 } }),
+    ]),
+  );
   // The Web UI finds every per-cloud workflow by CampaignId (and Cloud).
   const listed = await waitFor('search attributes to be indexed', async () => {
     const r = await temporal([
@@ -190,6 +231,17 @@ test('the failure budget halts the campaign and rolls back the clouds it patched
   expect(none.outcomes).toEqual({});
   expect(none.totals).toEqual(p.totals);
   expect(p.totals).toEqual({ reverted: 2, 'rolled-back': 1, 'not-started': 2 });
+  expect(await storedStatuses(s.metadata.name)).toEqual(statuses(p));
+  const stored = await new CampaignStore(db).get(s.metadata.name);
+  expect(stored).toMatchObject({ phase: 'halted' });
+  expect(stored!.haltReason).toMatch(/failure budget exceeded/);
+  expect(stored!.finishedAt).not.toBeNull();
+  // The campaign's per-cloud outcomes are not in the workflow: its query answers waves and totals.
+  const fromQuery = await client.client.workflow
+    .getHandle(`campaign:${s.metadata.name}`)
+    .query<CampaignProgress>('patchbay.campaign.progress');
+  expect(fromQuery.outcomes).toEqual({});
+  expect(fromQuery.totals).toEqual(p.totals);
   expect(await servedVersions([7, 8, 10, 11, 12].map(port))).toEqual(Array(5).fill('v1'));
   await saveHistories([
     { workflowId: `campaign:${s.metadata.name}`, file: 'campaign-halted-rollback.json' },
@@ -270,6 +322,16 @@ test('approval gate, pause and resume from the temporal CLI; a malformed payload
   const p = await finished(id);
   expect(p.phase).toBe('completed');
   expect(statuses(p)).toEqual({ c01: 'patched', c02: 'patched', c03: 'patched', c04: 'patched' });
+  // Each accepted decision is in the audit log once: who, what, why.
+  const audit = await new AuditStore(db).list('campaign', id);
+  expect(audit.map((a) => [a.actor, a.action, a.reason])).toEqual([
+    ['ops-bot', 'pause', 'change freeze'],
+    ['ops-bot', 'approve', ''],
+    ['ops-bot', 'resume', ''],
+  ]);
+  expect(audit[1]!.detail).toEqual({ wave: 2 });
+  expect(audit.every((a) => a.key.startsWith(`${wf}:`))).toBe(true);
+  await saveHistories([{ workflowId: wf, file: 'campaign-approval-audit.json' }]);
 });
 
 test('abort mid-wave: in-flight clouds finish, no new cloud starts, each cloud has exactly one outcome', async () => {
@@ -299,6 +361,14 @@ test('abort mid-wave: in-flight clouds finish, no new cloud starts, each cloud h
   expect(st.filter((x) => x === 'patched').length).toBeGreaterThanOrEqual(1);
   expect(st.filter((x) => x === 'not-started').length).toBeGreaterThanOrEqual(1);
   expect(st.every((x) => x === 'patched' || x === 'not-started')).toBe(true);
+  expect(await storedStatuses(id)).toEqual(statuses(p));
+  const audit = await new AuditStore(db).list('campaign', id);
+  expect(audit).toHaveLength(1);
+  expect(audit[0]).toMatchObject({
+    action: 'abort',
+    reason: 'CVE re-scored',
+    detail: { inFlight: 'finish' },
+  });
   // A finished campaign refuses further control: exit 2, clear message.
   const late = await runCli(['campaign', 'pause', id], QUEUE);
   expect(late.code).toBe(2);
@@ -333,7 +403,7 @@ test('kill -9 of the worker mid-campaign: it resumes, every cloud ends with one 
   const s = spec([1, 2, 3, 4, 5, 6], FIXTURE.v1, { concurrency: 2 });
   const id = s.metadata.name;
   // A tiny history limit: the campaign continues as new several times on the way.
-  const small = new CampaignClient(client, 12);
+  const small = new CampaignClient(client, 12, db);
   await small.start(s, 'jest');
   await waitFor(
     'two clouds patched',
@@ -347,11 +417,49 @@ test('kill -9 of the worker mid-campaign: it resumes, every cloud ends with one 
   expect(Object.values(statuses(p))).toEqual(Array(6).fill('patched'));
   expect(p.runs).toBeGreaterThan(0);
   expect(await servedVersions([1, 2, 3, 4, 5, 6].map(port))).toEqual(Array(6).fill('v1'));
+  expect(await storedStatuses(id)).toEqual(statuses(p));
   for (const i of [1, 2, 3, 4, 5, 6]) {
-    const state = await client.requireCloud(name(i));
-    expect(state.revisions.filter((r) => r.author === `campaign:${id}`)).toHaveLength(1);
+    expect(await campaignRevisions(name(i), id)).toBe(1);
     // No duplicate or orphaned containers: exactly the one instance, running.
     const containers = [...(await snapshot(name(i))).values()];
     expect(containers.map((c) => c.running)).toEqual([true]);
   }
+});
+
+test('upgrade in place: a campaign from before the store continues as new into this code, which moves it into the store', async () => {
+  // What a campaign run by the previous code carried at a continue-as-new: every cloud and outcome.
+  const s = spec([3, 4], FIXTURE.v2, { waves: [{ size: 1 }, { size: 'rest' }] });
+  const id = s.metadata.name;
+  const legacy: LegacyCarriedCampaignState = {
+    spec: { ...s, spec: { ...s.spec, clouds: { ...s.spec.clouds, names: [] } } },
+    startedBy: 'jest',
+    startedAt: new Date().toISOString(),
+    clouds: [name(3), name(4)],
+    waves: planWaves(2, s.spec.waves),
+    next: 1,
+    outcomes: { [name(3)]: { status: 'patched', revision: 9, fromRevision: 8, attempts: 1 } },
+    approved: [],
+    baked: [0],
+    paused: null,
+    abort: null,
+    haltReason: null,
+    phase: 'running',
+    runs: 1,
+    rollbackDone: false,
+    failures: { perWave: [], total: 0 },
+  };
+  await client.client.workflow.start('campaignWorkflow', {
+    workflowId: `campaign:${id}`,
+    taskQueue: QUEUE,
+    args: [{ spec: null, startedBy: 'jest', state: legacy }],
+  });
+  const p = await finished(id);
+  expect(p.phase).toBe('completed');
+  expect(p.totals).toEqual({ patched: 2 });
+  expect(statuses(p)).toEqual({ c03: 'patched', c04: 'patched' });
+  // The earlier outcome came over as it was; the new one was made by this code.
+  expect(await new CampaignStore(db).outcome(id, name(3))).toMatchObject({ revision: 9, fromRevision: 8 });
+  expect(await campaignRevisions(name(4), id)).toBe(1);
+  expect(await campaignRevisions(name(3), id)).toBe(0);
+  expect(await servedVersions([port(4)])).toEqual(['v2']);
 });
