@@ -9,16 +9,24 @@ import { temporalConfig } from '../lib/config';
 import { loadRecordFile } from '../record/load';
 import { recordJsonSchema } from '../record/jsonSchema';
 import { PatchbayClient } from './patchbayClient';
+import { EMBEDDED_STORE_HOST, EMBEDDED_STORE_PORT, storeUrl } from '../store/config';
+import { openDb, type Db } from '../store/db';
+import { AuditStore } from '../store/auditStore';
+import { InventoryStore } from '../store/inventoryStore';
 import { observeCloud } from './observeCloud';
 import { observeDeployments } from './observeDeployments';
 import { computePlan } from './plan';
 import { cloudStatus } from './status';
 import {
   progressPrinter,
+  renderAudit,
   renderChangeResult,
   renderError,
   renderHistory,
+  renderInventory,
   renderPlan,
+  renderRevisionHeader,
+  renderServiceInventory,
   renderStatus,
 } from './render';
 import type { ChangeAccepted } from '../workflows/messages';
@@ -56,8 +64,37 @@ function defaultAuthor(): string {
   return process.env.PATCHBAY_AUTHOR || `${os.userInfo().username}@${os.hostname()}`;
 }
 
+/** A positive integer option (--limit, --before). */
+function positiveInt(flag: string, max = Number.MAX_SAFE_INTEGER) {
+  return (v: string): number => {
+    if (!/^\d+$/.test(v) || Number(v) < 1 || Number(v) > max)
+      throw new PatchbayError(
+        'INVALID_INPUT',
+        `${flag} must be a whole number from 1 to ${max} (got "${v}")`,
+      );
+    return Number(v);
+  };
+}
+
+/** --label key=value, repeatable. */
+function labelOption(v: string, previous: Record<string, string> = {}): Record<string, string> {
+  const eq = v.indexOf('=');
+  if (eq <= 0) throw new PatchbayError('INVALID_INPUT', `--label must be key=value (got "${v}")`);
+  return { ...previous, [v.slice(0, eq)]: v.slice(eq + 1) };
+}
+
 function json(value: unknown): string {
   return JSON.stringify(value, null, 2);
+}
+
+/** Commands that read only the record store (clouds, audit): no Temporal needed. */
+async function withStore<T>(fn: (db: Db) => Promise<T>): Promise<T> {
+  const db = openDb(storeUrl().url, { max: 2 });
+  try {
+    return await fn(db);
+  } finally {
+    await db.close();
+  }
 }
 
 async function withClient<T>(fn: (client: PatchbayClient) => Promise<T>): Promise<T> {
@@ -94,7 +131,8 @@ export function buildProgram(io: Io, setExit: (code: number) => void): Command {
       'after',
       '\nExit codes: 0 success, 1 the operation failed (or was rolled back), 2 bad usage or input refused before anything ran.\n' +
         'Temporal: the embedded dev server on 127.0.0.1:7233 unless TEMPORAL_ADDRESS (and TEMPORAL_NAMESPACE,\n' +
-        'TEMPORAL_TLS_CERT/TEMPORAL_TLS_KEY, TEMPORAL_API_KEY) say otherwise. PATCHBAY_TASK_QUEUE picks the task queue.',
+        'TEMPORAL_TLS_CERT/TEMPORAL_TLS_KEY, TEMPORAL_API_KEY) say otherwise. PATCHBAY_TASK_QUEUE picks the task queue.\n' +
+        `Record store: the embedded PostgreSQL on ${EMBEDDED_STORE_HOST}:${EMBEDDED_STORE_PORT} unless PATCHBAY_DATABASE_URL names another.`,
     )
     .exitOverride()
     .configureOutput({ writeOut: (s) => io.out(s.trimEnd()), writeErr: (s) => io.err(s.trimEnd()) });
@@ -129,8 +167,8 @@ export function buildProgram(io: Io, setExit: (code: number) => void): Command {
     .action(async (file: string, opts: { json?: boolean }) => {
       const record = loadRecordFile(file);
       await withClient(async (client) => {
-        const state = await client.state(record.metadata.name);
-        const current = state?.revisions.find((r) => r.number === state.current)?.record ?? null;
+        const currentRevision = await client.currentRevision(record.metadata.name);
+        const current = currentRevision?.record ?? null;
         const { kubernetes } = record.spec.runtime;
         const observed = await observeCloud(record.metadata.name, record.spec.runtime.docker.hosts);
         const deployments = kubernetes
@@ -139,8 +177,12 @@ export function buildProgram(io: Io, setExit: (code: number) => void): Command {
         const plan = computePlan(record, current, observed, deployments);
         io.out(
           opts.json
-            ? json({ cloud: record.metadata.name, currentRevision: state?.current ?? null, services: plan })
-            : renderPlan(record.metadata.name, state?.current ?? null, plan),
+            ? json({
+                cloud: record.metadata.name,
+                currentRevision: currentRevision?.number ?? null,
+                services: plan,
+              })
+            : renderPlan(record.metadata.name, currentRevision?.number ?? null, plan),
         );
       });
     });
@@ -224,15 +266,15 @@ export function buildProgram(io: Io, setExit: (code: number) => void): Command {
     .addOption(jsonOption())
     .action(async (cloud: string, opts: { json?: boolean }) => {
       await withClient(async (client) => {
-        const state = await client.requireCloud(cloud);
-        const current = state.revisions.find((r) => r.number === state.current);
+        const { current, summary } = await client.statusInput(cloud);
+        const active = summary?.active ?? null;
         const observed = await observeCloud(cloud, current?.record.spec.runtime.docker.hosts ?? []);
         const kubernetes = current?.record.spec.runtime.kubernetes;
         const deployments = kubernetes ? await observeDeployments(cloud, kubernetes) : undefined;
-        const watch = state.active ? await client.watchChange(state.active.workflowId) : null;
+        const watch = active ? await client.watchChange(active.workflowId) : null;
         const blocked = watch?.services.find((s) => s.blocked);
         const status = await cloudStatus(
-          state,
+          { cloud, current, active },
           observed,
           blocked?.blocked ? { service: blocked.service, ...blocked.blocked } : null,
           deployments,
@@ -243,24 +285,32 @@ export function buildProgram(io: Io, setExit: (code: number) => void): Command {
 
   program
     .command('history')
-    .description('list the revisions of a cloud with who, when, why and their outcome')
+    .description(
+      'list the revisions of a cloud, newest first, with who, when, why and their outcome (from the record store)',
+    )
     .argument('<cloud>')
+    .option('--limit <n>', 'how many revisions', positiveInt('--limit', 10_000), 50)
+    .option('--before <n>', 'only revisions older than this number (the next page)', positiveInt('--before'))
     .addOption(jsonOption())
-    .action(async (cloud: string, opts: { json?: boolean }) => {
+    .action(async (cloud: string, opts: { limit: number; before?: number; json?: boolean }) => {
       await withClient(async (client) => {
-        const state = await client.requireCloud(cloud);
-        const revisions = state.revisions.map(({ record: _record, ...rest }) => rest);
+        const page = await client.history(cloud, { limit: opts.limit, before: opts.before });
         io.out(
           opts.json
-            ? json({ cloud, current: state.current, revisions })
-            : renderHistory(state.revisions, state.current),
+            ? json(page)
+            : renderHistory(page.revisions, page.current, {
+                ...page,
+                limit: opts.limit === 50 ? undefined : opts.limit,
+              }),
         );
       });
     });
 
   program
     .command('show')
-    .description('print one revision: its record (YAML) and outcome')
+    .description(
+      'print one revision: its outcome, per-service and per-instance results, and its record (YAML)',
+    )
     .argument('<cloud>')
     .argument('<revision>')
     .addOption(jsonOption())
@@ -268,20 +318,48 @@ export function buildProgram(io: Io, setExit: (code: number) => void): Command {
       if (!/^\d+$/.test(rev))
         throw new PatchbayError('INVALID_INPUT', `revision must be a number (got "${rev}")`);
       await withClient(async (client) => {
-        const state = await client.requireCloud(cloud);
-        const revision = state.revisions.find((r) => r.number === Number(rev));
-        if (!revision)
-          throw new PatchbayError(
-            'NOT_FOUND',
-            `cloud ${cloud} has no revision ${rev} (it has 1..${state.revisions.length})`,
-          );
+        const revision = await client.revision(cloud, Number(rev));
         if (opts.json) return io.out(json(revision));
-        const { record, ...meta } = revision;
-        io.out(
-          `# revision ${meta.number}: ${meta.outcome}, ${meta.createdAt} by ${meta.author}${meta.message ? `: ${meta.message}` : ''}`,
-        );
-        if (meta.reason) io.out(`# reason: ${meta.reason}`);
-        io.out(toYaml(record));
+        io.out(renderRevisionHeader(revision));
+        io.out(toYaml(revision.record));
+      });
+    });
+
+  program
+    .command('clouds')
+    .description(
+      'the fleet inventory: every managed cloud with its labels, current revision, per-service version, last outcome ' +
+        'and whether a change runs; --service NAME groups the clouds by the image of that service they run',
+    )
+    .option(
+      '--service <name>',
+      'group clouds by the image of this service (e.g. which still run a vulnerable build)',
+    )
+    .option('--label <key=value>', 'only clouds with this label (repeatable)', labelOption)
+    .addOption(jsonOption())
+    .action(async (opts: { service?: string; label?: Record<string, string>; json?: boolean }) => {
+      await withStore(async (db) => {
+        const inventory = new InventoryStore(db);
+        const filter = { labels: opts.label };
+        if (opts.service) {
+          const inv = await inventory.byService(opts.service, filter);
+          return io.out(opts.json ? json(inv) : renderServiceInventory(inv));
+        }
+        const clouds = await inventory.clouds(filter);
+        io.out(opts.json ? json({ total: clouds.length, clouds }) : renderInventory(clouds));
+      });
+    });
+
+  program
+    .command('audit')
+    .description('operator decisions (resolve) recorded for a cloud: who, when, what, why; oldest first')
+    .argument('<cloud>')
+    .option('--limit <n>', 'at most this many entries', positiveInt('--limit', 10_000), 200)
+    .addOption(jsonOption())
+    .action(async (cloud: string, opts: { limit: number; json?: boolean }) => {
+      await withStore(async (db) => {
+        const entries = await new AuditStore(db).list('cloud', cloud, opts.limit);
+        io.out(opts.json ? json({ cloud, entries }) : renderAudit(cloud, entries));
       });
     });
 

@@ -60,8 +60,8 @@ export async function runDemo(io: Io, asJson: boolean): Promise<number> {
         ` load through HAProxy for the whole run: ${wholeRun.failed} failed of ${wholeRun.requests} requests in ${wholeRun.seconds.toFixed(0)} s`,
       );
     for (const r of reports) say(` ${stepKept(r) ? 'ok  ' : 'FAIL'} ${r.title}\n${describe(r)}`);
-    const state = await client.requireCloud(lab.name);
-    say(`\n== history of ${lab.name}\n${renderHistory(state.revisions.slice(-8), state.current)}`);
+    const page = await client.history(lab.name, { limit: 8 });
+    say(`\n== history of ${lab.name}\n${renderHistory(page.revisions, page.current)}`);
     if (stack.uiUrl)
       say(
         `\nWeb UI: ${stack.uiUrl}/namespaces/default/workflows (stops with this demo; "npx patchbay dev" brings it back with the same history)`,

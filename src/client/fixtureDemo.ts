@@ -88,8 +88,8 @@ export async function runFixtureDemo(io: Io, asJson: boolean): Promise<number> {
         author,
       }),
     );
-    const state = await client.requireCloud(cloud);
-    say(`\n== history of ${cloud}\n${renderHistory(state.revisions.slice(-8), state.current)}`);
+    const page = await client.history(cloud, { limit: 8 });
+    say(`\n== history of ${cloud}\n${renderHistory(page.revisions, page.current)}`);
     if (stack.uiUrl) {
       say(
         `\nWeb UI: ${stack.uiUrl}/namespaces/default/workflows (stops with this demo; "npx patchbay dev" brings it back with the same history)`,

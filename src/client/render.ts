@@ -1,9 +1,12 @@
 // Human-readable output of the CLI. Programs use --json instead.
 import { formatIssue, type PatchbayError } from '../lib/errors';
-import type { ChangeResult, Revision } from '../workflows/types';
+import type { ChangeResult } from '../workflows/types';
+import type { AuditEntry } from '../store/auditStore';
+import type { InventoryCloud, ServiceInventory } from '../store/inventoryStore';
+import type { RevisionSummary, StoredRevision } from '../store/revisionStore';
 import type { PlannedService } from './plan';
 import type { CloudStatus } from './status';
-import type { ChangeWatch } from './patchbayClient';
+import type { ChangeWatch, HistoryPage } from './patchbayClient';
 
 const short = (id: string | null | undefined): string => (id ? id.slice(0, 12) : '-');
 
@@ -80,9 +83,16 @@ export function progressPrinter(write: (line: string) => void): (watch: ChangeWa
   };
 }
 
-export function renderHistory(revisions: Revision[], current: number | null): string {
+/** Revisions newest first (as the store pages them), with a line on how to see older ones. */
+export function renderHistory(
+  revisions: Array<
+    Pick<RevisionSummary, 'number' | 'outcome' | 'createdAt' | 'author' | 'message' | 'reason'>
+  >,
+  current: number | null,
+  page?: Pick<HistoryPage, 'cloud' | 'total' | 'nextBefore'> & { limit?: number },
+): string {
   const lines = ['REV  OUTCOME      WHEN                      AUTHOR                MESSAGE'];
-  for (const r of [...revisions].reverse()) {
+  for (const r of revisions) {
     const mark = r.number === current ? '*' : ' ';
     lines.push(
       `${`${mark}${r.number}`.padEnd(5)}${r.outcome.padEnd(13)}${r.createdAt.padEnd(26)}${r.author.slice(0, 20).padEnd(22)}${r.message}`,
@@ -90,6 +100,87 @@ export function renderHistory(revisions: Revision[], current: number | null): st
     if (r.reason) lines.push(`     reason: ${brief(r.reason)}`);
   }
   lines.push('* = current revision');
+  if (page) {
+    const shown = revisions.length;
+    const range = shown ? `${revisions.at(-1)!.number}..${revisions[0]!.number}` : 'none';
+    lines.push(
+      `${shown} of ${page.total} revision(s) shown (${range})${page.nextBefore !== null ? `; older: patchbay history ${page.cloud} --before ${page.nextBefore}${page.limit ? ` --limit ${page.limit}` : ''}` : ''}`,
+    );
+  }
+  return lines.join('\n');
+}
+
+/** `show`: one revision's outcome and per-service results (the record follows as YAML). */
+export function renderRevisionHeader(revision: StoredRevision): string {
+  const r = revision;
+  const lines = [
+    `# revision ${r.number} of cloud ${r.cloud} (${r.kind}${r.rollbackOf ? ` of ${r.rollbackOf.service} to revision ${r.rollbackOf.toRevision}` : ''}): ${r.outcome}`,
+    `# by ${r.author} at ${r.createdAt}${r.finishedAt ? `, finished ${r.finishedAt}` : ''}; workflow ${r.workflowId}`,
+  ];
+  if (r.message) lines.push(`# message: ${r.message}`);
+  if (r.reason) lines.push(...r.reason.split('\n').map((l, i) => (i === 0 ? `# reason: ${l}` : `#   ${l}`)));
+  for (const s of r.services ?? []) {
+    const versions =
+      s.fromVersion && s.toVersion && s.fromVersion !== s.toVersion
+        ? ` ${s.fromVersion} -> ${s.toVersion}`
+        : s.toVersion
+          ? ` ${s.toVersion}`
+          : '';
+    lines.push(
+      `# ${s.service.padEnd(16)} ${s.action.padEnd(9)} ${s.status}${versions}${s.reason ? ` (${brief(s.reason)})` : ''}`,
+    );
+    for (const i of s.instances)
+      lines.push(`#     ${i.instance.padEnd(20)} ${i.phase}${i.detail ? ` (${i.detail})` : ''}`);
+    for (const j of s.jobs ?? [])
+      lines.push(`#     job ${j.phase}/${j.job}: exit ${j.exitCode} in ${j.durationMs} ms`);
+  }
+  return lines.join('\n');
+}
+
+const labelText = (labels: Record<string, string>): string =>
+  Object.entries(labels)
+    .map(([k, v]) => `${k}=${v}`)
+    .join(',') || '-';
+
+/** `clouds`: one line per cloud; its services' versions on the line below. */
+export function renderInventory(clouds: InventoryCloud[]): string {
+  if (clouds.length === 0) return 'no managed clouds in the record store.';
+  const width = Math.max(5, ...clouds.map((c) => c.name.length)) + 2;
+  const lines = [`${'CLOUD'.padEnd(width)}REV    LAST OUTCOME  CHANGE      LABELS`];
+  for (const c of clouds) {
+    lines.push(
+      `${c.name.padEnd(width)}${String(c.currentRevision ?? '-').padEnd(7)}${(c.lastOutcome ?? '-').padEnd(14)}${(c.activeRevision !== null ? `running r${c.activeRevision}` : '-').padEnd(12)}${labelText(c.labels)}`,
+    );
+    if (c.services.length)
+      lines.push(`${' '.repeat(width)}${c.services.map((s) => `${s.service} ${s.version}`).join(', ')}`);
+  }
+  const running = clouds.filter((c) => c.changeRunning).length;
+  lines.push(`${clouds.length} cloud(s)${running ? `, ${running} with a change running` : ''}`);
+  return lines.join('\n');
+}
+
+/** `clouds --service NAME`: one block per image, with the clouds that run it. */
+export function renderServiceInventory(inv: ServiceInventory): string {
+  const lines = [`${inv.service} across ${inv.clouds} managed cloud(s):`];
+  const block = (title: string, clouds: string[]) => {
+    lines.push(`  ${title}  (${clouds.length} cloud${clouds.length === 1 ? '' : 's'})`);
+    for (let i = 0; i < clouds.length; i += 6) lines.push(`    ${clouds.slice(i, i + 6).join(', ')}`);
+  };
+  for (const image of inv.images) block(image.image, image.clouds);
+  if (inv.without.count) block(`(no ${inv.service} in the current revision)`, inv.without.clouds);
+  return lines.join('\n');
+}
+
+/** `audit`: operator decisions, oldest first. */
+export function renderAudit(target: string, entries: AuditEntry[]): string {
+  if (entries.length === 0) return `no operator decisions recorded for ${target}.`;
+  const lines = ['WHEN                      ACTOR                 ACTION            REASON'];
+  for (const e of entries) {
+    const where = typeof e.detail?.workflowId === 'string' ? ` [${e.detail.workflowId}]` : '';
+    lines.push(
+      `${e.at.padEnd(26)}${e.actor.slice(0, 20).padEnd(22)}${e.action.padEnd(18)}${e.reason ?? ''}${where}`,
+    );
+  }
   return lines.join('\n');
 }
 

@@ -4,7 +4,7 @@ import { instanceId } from '../record/identity';
 import { imageVersion } from '../record/identity';
 import type { CloudRecord, ServiceSpec } from '../record/schema';
 import { probeHttp } from '../runtime/httpProbe';
-import type { ActiveChange, CloudState, OperatorBlock } from '../workflows/types';
+import type { ActiveChange, OperatorBlock, Revision } from '../workflows/types';
 import { EMPTY_OBSERVATION, type CloudObservation } from './observeCloud';
 import type { KubernetesObservation } from './observeDeployments';
 import { driftOf, kubernetesDriftOf } from './plan';
@@ -47,18 +47,24 @@ export interface CloudStatus {
   }>;
 }
 
+/** What status starts from: the recorded revision (record store) and the running change (cloud workflow). */
+export interface StatusInput {
+  cloud: string;
+  current: Pick<Revision, 'number' | 'record'> | null;
+  active: ActiveChange | null;
+}
+
 export async function cloudStatus(
-  state: CloudState,
+  state: StatusInput,
   observed: CloudObservation,
   waitingForOperator: CloudStatus['waitingForOperator'] = null,
   /** For a Kubernetes cloud: its Deployments (observeDeployments). */
   deployments?: KubernetesObservation,
 ): Promise<CloudStatus> {
-  const current = state.revisions.find((r) => r.number === state.current);
-  const record = current?.record;
+  const record = state.current?.record;
   return {
-    cloud: state.name,
-    currentRevision: state.current,
+    cloud: state.cloud,
+    currentRevision: state.current?.number ?? null,
     activeChange: state.active,
     waitingForOperator,
     services: record?.spec.runtime.kubernetes

@@ -1,7 +1,18 @@
 // When Patchbay cannot decide safely (a compensation failed, or the record says onFailure: pause),
-// the workflow waits for an operator's decision sent as the `patchbay.resolve` update.
-import { ApplicationFailure, condition, log, setHandler } from '@temporalio/workflow';
+// the workflow waits for an operator's decision sent as the `patchbay.resolve` update. Every decision
+// is written to the record store's audit log (who, when, what, why) before it takes effect.
+import {
+  ApplicationFailure,
+  condition,
+  currentUpdateInfo,
+  log,
+  patched,
+  setHandler,
+  workflowInfo,
+} from '@temporalio/workflow';
+import { recording } from './activityProxies';
 import { ResolvePayload, resolveUpdate } from './messages';
+import { RECORD_STORE_PATCH } from './patches';
 import type { OperatorAction, OperatorBlock } from './types';
 
 export interface OperatorGate {
@@ -13,15 +24,40 @@ export interface OperatorGate {
   ): Promise<OperatorAction>;
 }
 
+/** cloud:<name>:r<N>:<service>[:revert] -> name, N, service. */
+function parseWorkflowId(workflowId: string): { cloud: string; revision?: number; service?: string } {
+  const m = /^cloud:(.+):r(\d+):([^:]+)(?::revert)?$/.exec(workflowId);
+  return m ? { cloud: m[1]!, revision: Number(m[2]), service: m[3]! } : { cloud: workflowId };
+}
+
 export function installOperatorGate(now: () => string): OperatorGate {
   let block: OperatorBlock | null = null;
   let decision: OperatorAction | null = null;
+  /** A decision is being written to the audit log: a second one is refused meanwhile. */
+  let deciding = false;
 
   setHandler(
     resolveUpdate,
-    (payload) => {
+    async (payload) => {
       const parsed = ResolvePayload.parse(payload);
+      deciding = true;
+      if (patched(RECORD_STORE_PATCH)) {
+        const { workflowId } = workflowInfo();
+        const { cloud, revision, service } = parseWorkflowId(workflowId);
+        // Keyed by the update's id: a retried activity or a replayed history writes the row once.
+        await recording.storeAudit({
+          key: `${workflowId}:${currentUpdateInfo()!.id}`,
+          at: now(),
+          actor: parsed.author,
+          action: `resolve:${parsed.action}`,
+          targetKind: 'cloud',
+          target: cloud,
+          reason: parsed.note,
+          detail: { workflowId, revision, service, block: block?.kind, blockReason: block?.reason },
+        });
+      }
       decision = parsed.action;
+      deciding = false;
       log.info('operator decision', { action: parsed.action, author: parsed.author, note: parsed.note });
       return { accepted: parsed.action };
     },
@@ -34,6 +70,10 @@ export function installOperatorGate(now: () => string): OperatorGate {
           );
         }
         if (!block) throw ApplicationFailure.nonRetryable('nothing is waiting for an operator decision');
+        if (deciding || decision !== null)
+          throw ApplicationFailure.nonRetryable(
+            'another operator decision is being recorded; check status and try again',
+          );
         if (!block.allowed.includes(parsed.data.action)) {
           throw ApplicationFailure.nonRetryable(
             `"${parsed.data.action}" is not possible now (${block.kind}); choose one of: ${block.allowed.join(', ')}`,

@@ -93,7 +93,7 @@ test('the bad patch is recorded as rolled back, with the reason the health gate 
   const bad = step('bad-patch');
   expect(bad.reason).toMatch(/keystone/);
   const state = await client.requireCloud(lab.name);
-  const revision = state.revisions.find((r) => r.number === bad.revision);
+  const revision = await client.revision(lab.name, bad.revision);
   expect(revision?.outcome).toBe('rolled-back');
   expect(revision?.reason).toMatch(/HTTP 500|500/);
   // The cloud's current revision is still the reverted one, running deb12u3.

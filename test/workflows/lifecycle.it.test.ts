@@ -21,6 +21,7 @@ import {
   type WorkerProcess,
 } from '../support/harness';
 import { FIXTURE } from '../support/fixtures';
+import { saveHistories } from '../support/histories';
 
 jest.setTimeout(180_000);
 
@@ -59,12 +60,14 @@ test('the cloud workflow continues as new when its history grows, keeping every 
   });
   expect(described.status.name).toBe('RUNNING');
   const state = await client.state(cloud);
-  expect(state?.revisions.map((r) => `${r.number} ${r.message} ${r.outcome}`)).toEqual([
-    '1 change 1 applied',
-    '2 change 2 applied',
-    '3 change 3 applied',
-  ]);
   expect(state?.current).toBe(3);
+  const history = await client.history(cloud);
+  expect(history.revisions.map((r) => `${r.number} ${r.message} ${r.outcome}`)).toEqual([
+    '3 change 3 applied',
+    '2 change 2 applied',
+    '1 change 1 applied',
+  ]);
+  expect(history.current).toBe(3);
   // The new run goes on taking changes, numbered on.
   const rollback = await runCli(['rollback', cloud, 'api', '--json'], QUEUE);
   expect(rollback.code).toBe(0);
@@ -101,6 +104,27 @@ test('onFailure: pause waits for an operator, who chooses rollback', async () =>
   expect(done.code).toBe(1);
   expect(done.stdout).toContain('was ROLLED BACK');
   expect(await servedVersions(ports)).toEqual(['v1', 'v1']);
+  // The decision is in the audit log: who, when, what, why, and where it went.
+  const audit = JSON.parse((await runCli(['audit', cloud, '--json'], QUEUE)).stdout);
+  expect(audit.entries).toEqual([
+    expect.objectContaining({
+      key: expect.stringMatching(new RegExp(`^cloud:${cloud}:r2:api:`)),
+      actor: 'jest',
+      action: 'resolve:rollback',
+      targetKind: 'cloud',
+      target: cloud,
+      reason: 'looked at it',
+      detail: expect.objectContaining({
+        workflowId: `cloud:${cloud}:r2:api`,
+        revision: 2,
+        service: 'api',
+        block: 'rollout-failed',
+      }),
+    }),
+  ]);
+  expect((await runCli(['audit', cloud], QUEUE)).stdout).toMatch(/jest\s+resolve:rollback\s+looked at it/);
+  // A service workflow that recorded an operator decision, for the replay test.
+  await saveHistories([{ workflowId: `cloud:${cloud}:r2:api`, file: 'service-resolve-audit.json' }]);
 });
 
 test('removing a service and an instance removes only those containers', async () => {

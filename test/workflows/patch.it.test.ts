@@ -113,8 +113,9 @@ test('deploy, patch one service, revert: other containers keep id and start time
   expect(history.current).toBe(5);
   expect(
     history.revisions.map((r: { number: number; outcome: string }) => `${r.number}:${r.outcome}`),
-  ).toEqual(['1:applied', '2:applied', '3:applied', '4:applied', '5:applied']);
-  expect(history.revisions[1]).toMatchObject({ author: 'jest', message: 'security fix' });
+  ).toEqual(['5:applied', '4:applied', '3:applied', '2:applied', '1:applied']); // newest first
+  expect(history.total).toBe(5);
+  expect(history.revisions[3]).toMatchObject({ author: 'jest', message: 'security fix' });
   expect(history.revisions[2]).toMatchObject({ rollbackOf: { service: 'api', toRevision: 1 } });
 
   // Any past revision can be shown.
