@@ -6,6 +6,8 @@
 #     root, Debian's docker.io with dockerd started by us (log and pid under .state/docker)
 #   - PostgreSQL's server binaries for the embedded record store (Debian's postgresql; Patchbay runs
 #     its own cluster under .state, so the package's system cluster is not created)
+#   - Temporal's time-skipping test server for the fast workflow tests: Java and Maven (Debian's
+#     default-jre-headless and maven), then scripts/build-test-server.sh (cold ~10 s, cached after)
 #   - with --fixtures: the static busybox and the local test fixture images
 #   - with --openstack: the real OpenStack images from Debian's packages (cold ~5.5 min, warm <1 s)
 #   - with --kubernetes: a Kubernetes control plane built from its Go modules, etcd and KWOK, for the
@@ -110,6 +112,11 @@ if ! compgen -G '/usr/lib/postgresql/*/bin/postgres' >/dev/null; then
   apt_install postgresql
 fi
 
+# --- Temporal's test server (fast workflow tests, jest's unit project) ---------------------------
+command -v java >/dev/null || apt_install default-jre-headless
+command -v mvn >/dev/null || apt_install maven
+TEST_SERVER="$(bash "$ROOT/scripts/build-test-server.sh")" || die "building Temporal's test server failed"
+
 # --- test fixtures --------------------------------------------------------------------------
 if [ "$WITH_FIXTURES" = 1 ]; then
   # ldd fails on a static binary, which is what a FROM scratch image needs.
@@ -128,4 +135,4 @@ fi
 if [ "$WITH_KUBERNETES" = 1 ]; then
   bash "$ROOT/scripts/k8s-cluster.sh" build
 fi
-say "ready: temporal CLI $TEMPORAL_VERSION, PostgreSQL $(ls /usr/lib/postgresql | sort -n | tail -1), docker engine $(curl -fsS --unix-socket /var/run/docker.sock http://localhost/version 2>/dev/null | node -pe 'JSON.parse(require("fs").readFileSync(0)).Version' 2>/dev/null || echo "at $DOCKER_HOST")"
+say "ready: temporal CLI $TEMPORAL_VERSION, test server $(basename "$(dirname "$TEST_SERVER")"), PostgreSQL $(ls /usr/lib/postgresql | sort -n | tail -1), docker engine $(curl -fsS --unix-socket /var/run/docker.sock http://localhost/version 2>/dev/null | node -pe 'JSON.parse(require("fs").readFileSync(0)).Version' 2>/dev/null || echo "at $DOCKER_HOST")"
