@@ -73,7 +73,9 @@ test('the worker keeps its record store in a database of its own on the same Pos
   // The database is created by the image's init scripts from the folder compose mounts.
   const init = (pg.volumes ?? []).find((v) => v.endsWith(':/docker-entrypoint-initdb.d:ro'));
   const folder = path.join(root, (init ?? '').split(':')[0] ?? '');
-  const sql = readdirSync(folder).map((f) => readFileSync(path.join(folder, f), 'utf8')).join('\n');
+  const sql = readdirSync(folder)
+    .map((f) => readFileSync(path.join(folder, f), 'utf8'))
+    .join('\n');
   expect(sql).toMatch(/CREATE DATABASE patchbay\b/);
 });
 

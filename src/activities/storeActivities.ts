@@ -1,18 +1,20 @@
 // Activities that write and read the record store. Every write is an idempotent upsert, so Temporal
 // may retry them freely (they retry until the database is back: a stopped PostgreSQL delays a change,
 // it never loses a row).
-import { heartbeat } from '@temporalio/activity';
+import type { Client } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import type { ServiceSpec } from '../record/schema';
 import { AuditStore, type AuditEntry } from '../store/auditStore';
 import type { Db } from '../store/db';
 import { RevisionStore, type AcceptedRevision, type FinishedRevision } from '../store/revisionStore';
 import { changeWorkflowId } from '../workflows/ids';
-import type { Revision } from '../workflows/types';
+import type { ChangeResult, Revision } from '../workflows/types';
 
 export interface StoreActivityDeps {
   /** The record store (opened lazily, once per worker). */
   db: () => Db;
+  /** A Temporal client: a cloud asks how a change it did not start ended. */
+  temporal: () => Client;
 }
 
 export function createStoreActivities(deps: StoreActivityDeps) {
@@ -31,7 +33,6 @@ export function createStoreActivities(deps: StoreActivityDeps) {
       cloud: string;
       revisions: Revision[];
     }): Promise<{ imported: number }> {
-      heartbeat(input.revisions.length);
       const imported = await revisions().import(input.cloud, input.revisions, (n) =>
         changeWorkflowId(input.cloud, n),
       );
@@ -50,6 +51,27 @@ export function createStoreActivities(deps: StoreActivityDeps) {
       if ('error' in found)
         throw ApplicationFailure.create({ type: found.error, message: found.message, nonRetryable: true });
       return found;
+    },
+
+    /**
+     * How a change workflow ended, or null while it runs: for a change handed over by continue-as-new
+     * that ended without reporting (it was terminated by hand, say).
+     */
+    async changeOutcome(input: {
+      workflowId: string;
+    }): Promise<Pick<ChangeResult, 'outcome' | 'reason' | 'services'> | null> {
+      const handle = deps.temporal().workflow.getHandle(input.workflowId);
+      const { status } = await handle.describe();
+      if (status.name === 'RUNNING') return null;
+      if (status.name === 'COMPLETED') {
+        const result = (await handle.result()) as ChangeResult;
+        return { outcome: result.outcome, reason: result.reason, services: result.services };
+      }
+      return {
+        outcome: 'failed',
+        reason: `change workflow ${input.workflowId} ended ${status.name}`,
+        services: [],
+      };
     },
 
     async storeAudit(entry: AuditEntry): Promise<void> {

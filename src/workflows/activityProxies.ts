@@ -1,6 +1,6 @@
 // Activity stubs with timeouts matched to what each one does. Short Docker calls retry a few times
 // (an engine hiccup); health gates and bakes heartbeat so a dead worker is noticed within seconds.
-import { proxyActivities, type RetryPolicy } from '@temporalio/workflow';
+import { proxyActivities, proxyLocalActivities, type RetryPolicy } from '@temporalio/workflow';
 import type { Activities } from '../activities';
 
 const retry: RetryPolicy = {
@@ -39,6 +39,22 @@ export function watching(durationMs: number) {
 export const recording = proxyActivities<Activities>({
   startToCloseTimeout: '60s',
   heartbeatTimeout: '30s',
+  retry: {
+    initialInterval: '500ms',
+    backoffCoefficient: 2,
+    maximumInterval: '10s',
+    nonRetryableErrorTypes: ['NOT_FOUND', 'INVALID_INPUT'],
+  },
+});
+
+/**
+ * The record-store writes on every change's path (revision accepted, finished, moved in), as local
+ * activities: they run inside the workflow task that asks for them, so a change pays a database
+ * round trip, not an extra workflow task each (bench:campaign). Retried without limit, like `recording`.
+ */
+export const recordingLocal = proxyLocalActivities<Activities>({
+  startToCloseTimeout: '30s',
+  localRetryThreshold: '10s',
   retry: {
     initialInterval: '500ms',
     backoffCoefficient: 2,

@@ -9,7 +9,7 @@ import { CloudRecordSchema, type DockerHostSpec, type ServiceSpec } from '../rec
 import { serviceRevertWorkflow } from './serviceRevert';
 import { serviceRolloutWorkflow } from './serviceRollout';
 import { commit } from './saga';
-import { quick, recording } from './activityProxies';
+import { quick, recordingLocal } from './activityProxies';
 import { changeFinishedSignal, changeProgressQuery } from './messages';
 import { cloudWorkflowId, revertWorkflowId, serviceWorkflowId } from './ids';
 import { RECORD_STORE_PATCH } from './patches';
@@ -35,7 +35,7 @@ export async function changeWorkflow(raw: ChangeInput): Promise<ChangeResult> {
  * client that awaits this workflow's result and applies again finds the cloud free (no busy race).
  */
 async function report(cloud: string, result: ChangeResult): Promise<void> {
-  await recording.storeRevisionFinished({
+  await recordingLocal.storeRevisionFinished({
     cloud,
     number: result.revision,
     outcome: result.outcome,

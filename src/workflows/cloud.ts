@@ -18,7 +18,7 @@ import {
 import { canonicalJson } from '../record/identity';
 import { CloudRecordSchema, type CloudRecord } from '../record/schema';
 import { validateRecord } from '../record/validate';
-import { recording } from './activityProxies';
+import { recordingLocal } from './activityProxies';
 import { changeWorkflow } from './change';
 import { failureMessage } from './failures';
 import { changeWorkflowId } from './ids';
@@ -103,7 +103,12 @@ export async function cloudWorkflow(input: CloudWorkflowInput): Promise<void> {
   let legacy: Revision[] | null = !carried ? [] : isLegacy(carried) ? carried.revisions : null;
   let migration: Promise<void> | null = null;
   /** The revision being carried out (its record is what `current` becomes if it applies). */
-  let running: Revision | null = null;
+  let running: Revision | null = carried && !isLegacy(carried) ? (carried.running ?? null) : null;
+  // Decided before any handler runs: an update delivered with the start sets `active` too.
+  const handedOver =
+    running && state.active?.revision === running.number
+      ? { revision: running, workflowId: state.active.workflowId }
+      : null;
   let pending: Revision | null = null;
   let startedRevision = 0;
   let finishedRevision = 0;
@@ -118,7 +123,8 @@ export async function cloudWorkflow(input: CloudWorkflowInput): Promise<void> {
         let chunk: Revision[] = [];
         let bytes = 0;
         const flush = async () => {
-          if (chunk.length) await recording.storeImportRevisions({ cloud: state.name, revisions: chunk });
+          if (chunk.length)
+            await recordingLocal.storeImportRevisions({ cloud: state.name, revisions: chunk });
           chunk = [];
           bytes = 0;
         };
@@ -269,7 +275,7 @@ export async function cloudWorkflow(input: CloudWorkflowInput): Promise<void> {
     let source: { number: number; spec: typeof spec };
     if (await useStore()) {
       try {
-        source = await recording.storeRollbackSource({
+        source = await recordingLocal.storeRollbackSource({
           cloud: state.name,
           service: p.service,
           current: current.number,
@@ -313,11 +319,32 @@ export async function cloudWorkflow(input: CloudWorkflowInput): Promise<void> {
   );
 
   /** Big records make big histories: bound bytes too (Temporal warns at 10 MB, stops at 50 MB). */
-  const idleTooLong = () => {
+  const tooLong = () => {
     const info = workflowInfo();
-    const long = info.historyLength > maxHistoryEvents || info.historySize > MAX_HISTORY_BYTES;
-    return long && !state.active && pending === null;
+    return info.historyLength > maxHistoryEvents || info.historySize > MAX_HISTORY_BYTES;
   };
+  const idleTooLong = () => tooLong() && !state.active && pending === null;
+
+  /** The outcome of a change this run did not start (handed over by the previous run). */
+  const awaitHandedOver = async (revision: Revision, workflowId: string): Promise<void> => {
+    // The change signals its outcome; should it end without doing so (terminated by hand), ask Temporal.
+    while (finishedRevision < revision.number) {
+      if (await condition(() => finishedRevision >= revision.number, '1 minute')) break;
+      const ended = await recordingLocal.changeOutcome({ workflowId });
+      if (!ended) continue;
+      await recordingLocal.storeRevisionFinished({
+        cloud: state.name,
+        number: revision.number,
+        outcome: ended.outcome,
+        reason: ended.reason,
+        services: ended.services,
+        finishedAt: new Date().toISOString(),
+      });
+      finish(revision.number, ended.outcome, ended.reason);
+    }
+  };
+
+  if (handedOver) await awaitHandedOver(handedOver.revision, handedOver.workflowId);
 
   for (;;) {
     await condition(() => pending !== null || wake || idleTooLong());
@@ -329,7 +356,7 @@ export async function cloudWorkflow(input: CloudWorkflowInput): Promise<void> {
       await condition(allHandlersFinished);
       log.info('continuing as new to bound history', { last: state.last });
       const next: CloudState | LegacyCloudState = store
-        ? state
+        ? { ...state, running: null }
         : {
             name: state.name,
             revisions: legacy ?? [],
@@ -342,7 +369,7 @@ export async function cloudWorkflow(input: CloudWorkflowInput): Promise<void> {
     const previous = state.current;
     const store = await useStore();
     if (store) {
-      await recording.storeRevisionAccepted({
+      await recordingLocal.storeRevisionAccepted({
         cloud: state.name,
         number: revision.number,
         kind: revision.rollbackOf ? 'rollback' : 'apply',
@@ -357,6 +384,8 @@ export async function cloudWorkflow(input: CloudWorkflowInput): Promise<void> {
     let result: ChangeResult;
     const change = await startChild(changeWorkflow, {
       workflowId: changeWorkflowId(state.name, revision.number),
+      // A change runs to its end whatever happens to this run (continue-as-new hands it over).
+      parentClosePolicy: 'ABANDON',
       args: [
         {
           cloud: state.name,
@@ -368,6 +397,17 @@ export async function cloudWorkflow(input: CloudWorkflowInput): Promise<void> {
       ],
     });
     startedRevision = revision.number; // the client can now await the change workflow by id
+    if (store && tooLong()) {
+      // Back-to-back applies may leave no idle moment: continue as new now, handing the running
+      // change to the next run, which awaits its outcome (history stays bounded whatever the rate).
+      await condition(allHandlersFinished);
+      log.info('continuing as new with a change running', { revision: revision.number });
+      return continueAsNew<typeof cloudWorkflow>({
+        name: state.name,
+        state: { ...state, running: withoutResults(revision) },
+        maxHistoryEvents,
+      });
+    }
     try {
       result = await change.result();
     } catch (error) {
@@ -376,7 +416,7 @@ export async function cloudWorkflow(input: CloudWorkflowInput): Promise<void> {
     if (finishedRevision < revision.number) {
       // The change did not report itself (it failed, or it ran code from before the store): record it here.
       if (await useStore()) {
-        await recording.storeRevisionFinished({
+        await recordingLocal.storeRevisionFinished({
           cloud: state.name,
           number: revision.number,
           outcome: result.outcome,

@@ -47,6 +47,8 @@ export interface CloudState {
   /** The last revision that applied (what the cloud runs), with its record (per-service results: the store). */
   current: Revision | null;
   active: ActiveChange | null;
+  /** Carried only when a run continued as new with a change running: that change's revision. */
+  running?: Revision | null;
 }
 
 /** The state versions before the record store kept: every revision inside the workflow. */
