@@ -114,7 +114,9 @@ test(`${REVISIONS} revisions of a 50 KB record: reads and changes still work, ca
   const sizes = carried.map((i) => i.bytes);
   // Only the digits of the revision numbers and timestamps differ.
   expect(Math.max(...sizes) - Math.min(...sizes)).toBeLessThan(64);
-  expect(Math.max(...sizes)).toBeLessThan(recordBytes + 4_096);
+  // The current record, and the record of a change handed over to the next run (back-to-back
+  // applies leave no idle moment, so the run continues as new with that change running): two records.
+  expect(Math.max(...sizes)).toBeLessThan(2 * recordBytes + 4_096);
 
   const timed = async (args: string[]) => {
     const t = Date.now();
