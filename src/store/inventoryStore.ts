@@ -4,6 +4,7 @@
 import { imageVersion } from '../record/identity';
 import type { RevisionOutcome } from '../workflows/types';
 import type { Db } from './db';
+import { toCloudRow, type CloudDbRow } from './revisionStore';
 
 export interface InventoryService {
   service: string;
@@ -40,14 +41,7 @@ export interface ServiceInventory {
   without: { count: number; clouds: string[] };
 }
 
-interface InventoryRow {
-  name: string;
-  labels: Record<string, string>;
-  current_revision: number | null;
-  last_revision: number;
-  active_revision: number | null;
-  last_outcome: RevisionOutcome | null;
-  updated_at: Date;
+interface InventoryRow extends CloudDbRow {
   services: Array<{ service: string; image: string }>;
 }
 
@@ -69,17 +63,22 @@ export class InventoryStore {
         ORDER BY c.name COLLATE "C"`,
       [JSON.stringify(filter.labels ?? {})],
     );
-    return rows.map((r) => ({
-      name: r.name,
-      labels: Object.fromEntries(Object.entries(r.labels).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))),
-      currentRevision: r.current_revision,
-      lastRevision: r.last_revision,
-      lastOutcome: r.last_outcome,
-      changeRunning: r.active_revision !== null,
-      activeRevision: r.active_revision,
-      updatedAt: r.updated_at.toISOString(),
-      services: r.services.map((s) => ({ ...s, version: imageVersion(s.image) })),
-    }));
+    return rows.map((r) => {
+      const cloud = toCloudRow(r);
+      return {
+        name: cloud.name,
+        labels: Object.fromEntries(
+          Object.entries(cloud.labels).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)),
+        ),
+        currentRevision: cloud.currentRevision,
+        lastRevision: cloud.lastRevision,
+        lastOutcome: cloud.lastOutcome,
+        changeRunning: cloud.activeRevision !== null,
+        activeRevision: cloud.activeRevision,
+        updatedAt: cloud.updatedAt,
+        services: r.services.map((s) => ({ ...s, version: imageVersion(s.image) })),
+      };
+    });
   }
 
   /** Which clouds run which image of one service ("which clouds still run the vulnerable build?"). */

@@ -48,6 +48,29 @@ export interface CloudRow {
   updatedAt: string;
 }
 
+/** A row of the `clouds` table as PostgreSQL returns it. */
+export interface CloudDbRow {
+  name: string;
+  labels: Record<string, string>;
+  current_revision: number | null;
+  last_revision: number;
+  active_revision: number | null;
+  last_outcome: RevisionOutcome | null;
+  updated_at: Date;
+}
+
+export function toCloudRow(row: CloudDbRow): CloudRow {
+  return {
+    name: row.name,
+    labels: row.labels,
+    currentRevision: row.current_revision,
+    lastRevision: row.last_revision,
+    activeRevision: row.active_revision,
+    lastOutcome: row.last_outcome,
+    updatedAt: row.updated_at.toISOString(),
+  };
+}
+
 /** The identity of a service's spec: equal specs, equal hash. */
 export function serviceSpecHash(service: ServiceSpec): string {
   return fnv1a64(canonicalJson(service));
@@ -207,26 +230,8 @@ export class RevisionStore {
   }
 
   async cloud(name: string): Promise<CloudRow | null> {
-    const rows = await this.db.query<{
-      name: string;
-      labels: Record<string, string>;
-      current_revision: number | null;
-      last_revision: number;
-      active_revision: number | null;
-      last_outcome: RevisionOutcome | null;
-      updated_at: Date;
-    }>('SELECT * FROM clouds WHERE name = $1', [name]);
-    const row = rows[0];
-    if (!row) return null;
-    return {
-      name: row.name,
-      labels: row.labels,
-      currentRevision: row.current_revision,
-      lastRevision: row.last_revision,
-      activeRevision: row.active_revision,
-      lastOutcome: row.last_outcome,
-      updatedAt: row.updated_at.toISOString(),
-    };
+    const rows = await this.db.query<CloudDbRow>('SELECT * FROM clouds WHERE name = $1', [name]);
+    return rows[0] ? toCloudRow(rows[0]) : null;
   }
 
   async revision(cloud: string, number: number): Promise<StoredRevision | null> {
