@@ -4,10 +4,11 @@
 // making another. A cloud made by a version before the store (its history still in its workflow) is
 // told to move it there (signal patchbay.syncStore) and looked up again.
 import { heartbeat } from '@temporalio/activity';
-import { ApplicationFailure, type Client } from '@temporalio/client';
-import { WorkflowUpdateFailedError } from '@temporalio/client';
+import type { Client } from '@temporalio/client';
 import type { CampaignSpec } from '../campaign/spec';
 import { planWaves } from '../campaign/waves';
+import { isNotFound, updateRejection } from '../client/temporalErrors';
+import { failure, failureType } from '../lib/failures';
 import { withImage } from '../record/withImage';
 import { CampaignStore, type CloudSelection } from '../store/campaignStore';
 import type { Db } from '../store/db';
@@ -47,12 +48,8 @@ export const campaignAuthor = (campaignId: string): string => `campaign:${campai
 const messagePrefix = (input: SubmitInput): string =>
   `campaign ${input.campaignId}: ${input.kind} ${input.service}`;
 
-const NOT_FOUND_CODE = 5;
 /** How long a cloud from before the store gets to move its history there when told to. */
 const SYNC_WAIT_MS = 20_000;
-
-const isNotFound = (error: unknown) =>
-  (error as { code?: number }).code === NOT_FOUND_CODE || (error as Error).name === 'WorkflowNotFoundError';
 
 async function cloudSummary(client: Client, cloud: string): Promise<CloudSummary | null> {
   try {
@@ -202,9 +199,9 @@ export function createCampaignActivities(deps: CampaignActivityDeps) {
           return { kind: 'invalid', reason: `Patchbay manages no cloud named "${input.cloud}"` };
         cloud = await revisions.cloud(input.cloud);
         if (!cloud)
-          throw ApplicationFailure.retryable(
-            `cloud "${input.cloud}" has not moved its history into the record store yet`,
+          throw failure(
             'NOT_IN_STORE',
+            `cloud "${input.cloud}" has not moved its history into the record store yet`,
           );
       }
       const author = campaignAuthor(input.campaignId);
@@ -267,9 +264,11 @@ export function createCampaignActivities(deps: CampaignActivityDeps) {
               });
         return { kind: 'accepted', revision: accepted.revision, fromRevision: current.number };
       } catch (error) {
-        if (error instanceof WorkflowUpdateFailedError && error.cause instanceof ApplicationFailure) {
-          if (error.cause.type === 'CLOUD_BUSY') return { kind: 'busy', reason: error.cause.message };
-          return { kind: 'invalid', reason: error.cause.message };
+        const rejection = updateRejection(error);
+        if (rejection) {
+          if (failureType(rejection.type) === 'CLOUD_BUSY')
+            return { kind: 'busy', reason: rejection.message };
+          return { kind: 'invalid', reason: rejection.message };
         }
         throw error;
       }

@@ -1,22 +1,23 @@
 // Activities that act on Docker hosts. Every one is idempotent: it looks the world up by name and
 // label first, so a retry after a worker crash finds what the first attempt did and carries on.
 import { Context } from '@temporalio/activity';
-import { ApplicationFailure } from '@temporalio/common';
 import type Docker from 'dockerode';
 import {
   LABEL,
   activeContainerName,
   imageVersion,
   instanceSpecHash,
-  renderTemplate,
+  instanceTemplateValues,
   retiredContainerName,
 } from '../record/identity';
 import type { DockerHostSpec, InstanceSpec, ServiceSpec } from '../record/schema';
 import { PatchbayError } from '../lib/errors';
+import { failure } from '../lib/failures';
 import { dockerStatus, inspectOrNull, unreachableReason } from '../runtime/dockerClient';
 import { groupByService, listCloudContainers } from '../runtime/observe';
 import { containerLogTail } from '../runtime/containerLogs';
 import { probeHttp } from '../runtime/httpProbe';
+import { renderTemplate } from '../record/template';
 import { resolveSecretEnv } from '../runtime/secrets';
 import type {
   BakeInput,
@@ -42,13 +43,9 @@ export interface ActivityDeps {
   extraLabels?: Record<string, string>;
 }
 
-function nonRetryable(type: string, message: string, details?: unknown): ApplicationFailure {
-  return ApplicationFailure.create({ type, message, nonRetryable: true, details: details ? [details] : [] });
-}
-
-/** PatchbayErrors from helpers become non-retryable failures: retrying a bad input changes nothing. */
+/** PatchbayErrors from helpers become failures of their type (bad input: not retried). */
 function asFailure(error: unknown): unknown {
-  return error instanceof PatchbayError ? nonRetryable(error.code, error.message) : error;
+  return error instanceof PatchbayError ? error.toFailure() : error;
 }
 
 async function stopQuietly(docker: Docker, id: string, timeoutMs: number): Promise<void> {
@@ -101,14 +98,12 @@ export function createDockerActivities(deps: ActivityDeps) {
       await docker.getImage(service.image).inspect();
     } catch (error) {
       if (dockerStatus(error) === 404) {
-        throw nonRetryable(
-          'PREFLIGHT_FAILED',
-          `image ${service.image} is not present on host ${ref.host.name}`,
-        );
+        throw failure('PREFLIGHT_FAILED', `image ${service.image} is not present on host ${ref.host.name}`);
       }
       throw error;
     }
-    const env = Object.entries(service.env).map(([k, v]) => `${k}=${renderTemplate(v, service, instance)}`);
+    const values = instanceTemplateValues(service, instance);
+    const env = Object.entries(service.env).map(([k, v]) => `${k}=${renderTemplate(v, values)}`);
     let secrets: Record<string, string>;
     try {
       secrets = resolveSecretEnv(service.secretEnv);
@@ -122,7 +117,7 @@ export function createDockerActivities(deps: ActivityDeps) {
         name,
         Image: service.image,
         Env: env,
-        Cmd: service.command?.map((part) => renderTemplate(part, service, instance)),
+        Cmd: service.command?.map((part) => renderTemplate(part, values)),
         Labels: {
           ...deps.extraLabels,
           [LABEL.managed]: 'true',
@@ -178,7 +173,7 @@ export function createDockerActivities(deps: ActivityDeps) {
         problems.push((error as Error).message);
       }
       if (problems.length > 0) {
-        throw nonRetryable(
+        throw failure(
           'PREFLIGHT_FAILED',
           `preflight for service ${input.service.name} failed, nothing was touched: ${problems.join('; ')}`,
           { service: input.service.name, problems },
@@ -235,7 +230,7 @@ export function createDockerActivities(deps: ActivityDeps) {
           existing.Config.Labels[LABEL.revision] === String(input.revision) &&
           existing.Config.Labels[LABEL.specHash] === instanceSpecHash(input.service, input.instance);
         if (!ours) {
-          throw nonRetryable(
+          throw failure(
             'CONFLICT',
             `container ${name} exists (revision ${existing.Config.Labels[LABEL.revision] ?? '?'}) and was not retired first`,
           );
@@ -290,8 +285,8 @@ export function createDockerActivities(deps: ActivityDeps) {
               logs: await containerLogTail(docker, info.Id),
             });
           }
-          throw nonRetryable(
-            'HealthGateFailed',
+          throw failure(
+            'HEALTH_GATE_FAILED',
             `instance ${input.ref.service}/${input.ref.instance} failed its health gate: ${details.check}, last response ${lastResponse} after ${Math.round(elapsed / 100) / 10}s`,
             details,
           );
@@ -332,8 +327,8 @@ export function createDockerActivities(deps: ActivityDeps) {
             check: `bake ${input.bakeMs} ms`,
             lastResponse: problem,
           };
-          throw nonRetryable(
-            'BakeFailed',
+          throw failure(
+            'BAKE_FAILED',
             `instance ${input.ref.service}/${input.ref.instance} failed during bake after ${Math.round(elapsed / 100) / 10}s: ${problem}`,
             details,
           );

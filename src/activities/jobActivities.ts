@@ -2,13 +2,13 @@
 // service, job and revision, so a retry after a worker crash waits for the run already under way
 // (or reads its exit code) instead of starting a second one.
 import { Context } from '@temporalio/activity';
-import { ApplicationFailure } from '@temporalio/common';
 import type Docker from 'dockerode';
 import { LABEL } from '../record/identity';
 import type { DockerHostSpec } from '../record/schema';
-import type { PatchbayError } from '../lib/errors';
+import { failure } from '../lib/failures';
 import { containerLogTail } from '../runtime/containerLogs';
 import { dockerStatus, inspectOrNull } from '../runtime/dockerClient';
+import { renderTemplate } from '../record/template';
 import { resolveSecretEnv } from '../runtime/secrets';
 import type { JobInput, JobResult } from './types';
 
@@ -32,14 +32,20 @@ export function createJobActivities(deps: {
         try {
           secrets = resolveSecretEnv(input.job.secretEnv);
         } catch (error) {
-          throw ApplicationFailure.nonRetryable((error as PatchbayError).message, 'PREFLIGHT_FAILED');
+          throw failure('PREFLIGHT_FAILED', (error as Error).message);
         }
         try {
           await docker.createContainer({
             name,
             Image: image,
-            Cmd: input.job.command,
-            Env: [...Object.entries(input.job.env), ...Object.entries(secrets)].map(([k, v]) => `${k}=${v}`),
+            Cmd: input.job.command.map((part) => renderTemplate(part, { service: input.service })),
+            Env: [
+              ...Object.entries(input.job.env).map(([k, v]) => [
+                k,
+                renderTemplate(v, { service: input.service }),
+              ]),
+              ...Object.entries(secrets),
+            ].map(([k, v]) => `${k}=${v}`),
             Tty: true, // plain log text, no stream multiplexing
             Labels: {
               ...deps.extraLabels,
@@ -57,9 +63,9 @@ export function createJobActivities(deps: {
           });
         } catch (error) {
           if (dockerStatus(error) === 404) {
-            throw ApplicationFailure.nonRetryable(
-              `job ${input.job.name}: image ${image} is not present on host ${input.host.name}`,
+            throw failure(
               'PREFLIGHT_FAILED',
+              `job ${input.job.name}: image ${image} is not present on host ${input.host.name}`,
             );
           }
           if (dockerStatus(error) !== 409) throw error; // 409: a previous attempt created it
@@ -82,9 +88,9 @@ export function createJobActivities(deps: {
             .catch(() => undefined);
           const tail = await containerLogTail(docker, info.Id, 15);
           await docker.getContainer(info.Id).remove({ force: true });
-          throw ApplicationFailure.nonRetryable(
+          throw failure(
+            'JOB_FAILED',
             `job ${input.job.name} of ${input.service} did not finish within ${input.job.timeout} ms; last output:\n${tail}`,
-            'JobFailed',
           );
         }
         ctx.heartbeat({ running: true });
@@ -96,9 +102,9 @@ export function createJobActivities(deps: {
       const tail = exitCode === 0 ? '' : await containerLogTail(docker, info.Id, 15);
       await docker.getContainer(info.Id).remove({ force: true });
       if (exitCode !== 0) {
-        throw ApplicationFailure.nonRetryable(
+        throw failure(
+          'JOB_FAILED',
           `job ${input.job.name} of ${input.service} failed with exit code ${exitCode}; last output:\n${tail}`,
-          'JobFailed',
           { job: input.job.name, exitCode },
         );
       }

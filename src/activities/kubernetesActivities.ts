@@ -4,8 +4,8 @@
 // compensation puts the previous spec back. One-off jobs are Kubernetes Jobs. Idempotent: a retried
 // apply finds its own revision on the Deployment; the previous spec lives in an annotation.
 import { Context } from '@temporalio/activity';
-import { ApplicationFailure } from '@temporalio/common';
 import type * as K8s from '@kubernetes/client-node';
+import { failure } from '../lib/failures';
 import { LABEL } from '../record/identity';
 import { Service, type KubernetesRuntimeSpec, type ServiceSpec } from '../record/schema';
 import {
@@ -25,6 +25,7 @@ import {
   type KubeClients,
   type RolloutStatus,
 } from '../runtime/kubernetes';
+import { renderTemplate } from '../record/template';
 import { resolveSecretEnv } from '../runtime/secrets';
 import type { JobResult, K8sJobInput, K8sRestoreInput } from './types';
 
@@ -46,10 +47,6 @@ export interface K8sObservation {
   specHash: string | null;
   spec: ServiceSpec | null;
   status: RolloutStatus | null;
-}
-
-function nonRetryable(type: string, message: string, details?: unknown): ApplicationFailure {
-  return ApplicationFailure.create({ type, message, nonRetryable: true, details: details ? [details] : [] });
 }
 
 async function readOrNull<T>(read: () => Promise<T>): Promise<T | null> {
@@ -157,7 +154,7 @@ export function createKubernetesActivities(deps: KubernetesActivityDeps = {}) {
       try {
         c = kube(input.runtime);
       } catch (error) {
-        throw nonRetryable(
+        throw failure(
           'PREFLIGHT_FAILED',
           `preflight failed, nothing was touched: cannot load kubeconfig ${input.runtime.kubeconfig ?? '(default)'}: ${kubeErrorReason(error)}`,
         );
@@ -178,13 +175,9 @@ export function createKubernetesActivities(deps: KubernetesActivityDeps = {}) {
         }
       }
       if (problems.length)
-        throw nonRetryable(
-          'PREFLIGHT_FAILED',
-          `preflight failed, nothing was touched: ${problems.join('; ')}`,
-          {
-            problems,
-          },
-        );
+        throw failure('PREFLIGHT_FAILED', `preflight failed, nothing was touched: ${problems.join('; ')}`, {
+          problems,
+        });
     },
 
     async k8sObserve(t: K8sTarget): Promise<K8sObservation> {
@@ -234,20 +227,20 @@ export function createKubernetesActivities(deps: KubernetesActivityDeps = {}) {
       let last: string;
       for (;;) {
         const d = await readDeployment(c, input);
-        if (!d) throw nonRetryable('RolloutFailed', `Deployment of ${input.service} is gone`);
+        if (!d) throw failure('ROLLOUT_FAILED', `Deployment of ${input.service} is gone`);
         const status = rolloutStatus(d);
         staleFailure ??= status.failed ? status.failedSince : null;
         last = status.summary;
         if (status.generation > input.generation)
-          throw nonRetryable(
-            'RolloutFailed',
+          throw failure(
+            'ROLLOUT_FAILED',
             `Deployment of ${input.service} was changed by someone else (generation ${status.generation})`,
           );
         if (status.done && status.observedGeneration >= input.generation) return status;
         const elapsed = Date.now() - startedAt;
         if (isFreshFailure(status, staleFailure) || elapsed > input.timeoutMs)
-          throw nonRetryable(
-            'RolloutFailed',
+          throw failure(
+            'ROLLOUT_FAILED',
             `rollout of ${input.service} did not become available within ${Math.round(input.timeoutMs / 1000)}s: ${last}`,
             { lastStatus: last },
           );
@@ -311,10 +304,18 @@ export function createKubernetesActivities(deps: KubernetesActivityDeps = {}) {
                     {
                       name: input.job.name,
                       image: input.job.image ?? input.image,
-                      command: input.job.command,
-                      env: Object.entries({ ...input.job.env, ...resolveSecretEnv(input.job.secretEnv) }).map(
-                        ([k, v]) => ({ name: k, value: v }),
+                      command: input.job.command.map((part) =>
+                        renderTemplate(part, { service: input.service }),
                       ),
+                      env: Object.entries({
+                        ...Object.fromEntries(
+                          Object.entries(input.job.env).map(([k, v]) => [
+                            k,
+                            renderTemplate(v, { service: input.service }),
+                          ]),
+                        ),
+                        ...resolveSecretEnv(input.job.secretEnv),
+                      }).map(([k, v]) => ({ name: k, value: v })),
                     },
                   ],
                 },
@@ -332,14 +333,14 @@ export function createKubernetesActivities(deps: KubernetesActivityDeps = {}) {
             c.batch.deleteNamespacedJob({ name, namespace, propagationPolicy: 'Background' }),
           );
           if (failed)
-            throw nonRetryable(
-              'JobFailed',
+            throw failure(
+              'JOB_FAILED',
               `job ${input.job.name} of ${input.service} (Kubernetes Job ${name}) failed: ${failed.reason ?? ''} ${failed.message ?? ''}`.trim(),
             );
           return { job: input.job.name, phase: input.phase, exitCode: 0, durationMs };
         }
         if (durationMs > input.job.timeout + 30_000)
-          throw nonRetryable('JobFailed', `job ${input.job.name} of ${input.service} did not finish in time`);
+          throw failure('JOB_FAILED', `job ${input.job.name} of ${input.service} did not finish in time`);
         ctx.heartbeat();
         await ctx.sleep(500);
       }

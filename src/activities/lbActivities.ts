@@ -1,7 +1,7 @@
 // Load-balancer activities: take an instance out of rotation before it stops, put it back once its
 // replacement passes its health gate. Setting a server state is idempotent, so retries are safe.
 import { Context } from '@temporalio/activity';
-import { ApplicationFailure } from '@temporalio/common';
+import { failure } from '../lib/failures';
 import { serverStat, setServerState } from '../runtime/haproxy';
 import type { LbDrainResult, LbTarget } from './types';
 
@@ -32,9 +32,9 @@ export function createLbActivities() {
         const { status } = await serverStat(target.runtimeApi, target.backend, target.server);
         if (status.startsWith('UP') || status === 'no check') return { status };
         if (Date.now() - started > target.upTimeoutMs) {
-          throw ApplicationFailure.nonRetryable(
+          throw failure(
+            'LB_NOT_UP',
             `HAProxy still reports ${target.backend}/${target.server} as ${status} ${Math.round((Date.now() - started) / 1000)} s after it was enabled`,
-            'LbNotUp',
           );
         }
         ctx.heartbeat({ status });
@@ -53,9 +53,9 @@ export function createLbActivities() {
         }
       }
       if (problems.length > 0) {
-        throw ApplicationFailure.nonRetryable(
-          `load balancer preflight failed, nothing was touched: ${problems.join('; ')}`,
+        throw failure(
           'PREFLIGHT_FAILED',
+          `load balancer preflight failed, nothing was touched: ${problems.join('; ')}`,
         );
       }
     },

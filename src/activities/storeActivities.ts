@@ -2,7 +2,7 @@
 // may retry them freely (they retry until the database is back: a stopped PostgreSQL delays a change,
 // it never loses a row).
 import type { Client } from '@temporalio/client';
-import { ApplicationFailure } from '@temporalio/common';
+import { failure } from '../lib/failures';
 import type { ServiceSpec } from '../record/schema';
 import { AuditStore, type AuditEntry } from '../store/auditStore';
 import type { Db } from '../store/db';
@@ -48,8 +48,7 @@ export function createStoreActivities(deps: StoreActivityDeps) {
       toRevision?: number;
     }): Promise<{ number: number; spec: ServiceSpec }> {
       const found = await revisions().rollbackSource(input.cloud, input.service, input);
-      if ('error' in found)
-        throw ApplicationFailure.create({ type: found.error, message: found.message, nonRetryable: true });
+      if ('error' in found) throw failure(found.error, found.message);
       return found;
     },
 

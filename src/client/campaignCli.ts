@@ -4,6 +4,7 @@ import os from 'node:os';
 import { Argument, type Command, type Option } from 'commander';
 import { temporalConfig } from '../lib/config';
 import { PatchbayError } from '../lib/errors';
+import { exitCodeOf } from '../lib/failures';
 import { storeUrl } from '../store/config';
 import { openDb } from '../store/db';
 import type { CampaignProgress } from '../workflows/campaignTypes';
@@ -55,7 +56,8 @@ async function watch(
   }
 }
 
-const exitFor = (p: CampaignProgress) => (p.phase === 'completed' ? 0 : FINISHED.includes(p.phase) ? 1 : 0);
+const exitFor = (p: CampaignProgress) =>
+  p.phase === 'completed' ? 0 : FINISHED.includes(p.phase) ? exitCodeOf('CHANGE_FAILED') : 0;
 
 export function addCampaignCommands(
   program: Command,

@@ -1,13 +1,6 @@
 // The library behind `patchbay campaign …` (and for other programs): starts campaigns, reads their
 // progress and steers them through the documented updates. It never prints; the CLI does.
-import {
-  WorkflowExecutionAlreadyStartedError,
-  WorkflowNotFoundError,
-  WorkflowUpdateFailedError,
-  isGrpcServiceError,
-  type Client,
-} from '@temporalio/client';
-import { ApplicationFailure } from '@temporalio/common';
+import { WorkflowExecutionAlreadyStartedError, type Client } from '@temporalio/client';
 import { CampaignSpecSchema, type CampaignSpec } from '../campaign/spec';
 import { planWaves } from '../campaign/waves';
 import { PatchbayError } from '../lib/errors';
@@ -39,6 +32,7 @@ import type {
 } from '../workflows/campaignTypes';
 import { CAMPAIGN_ID, SERVICE, TARGET_VERSION } from '../workflows/searchAttributes';
 import type { PatchbayClient } from './patchbayClient';
+import { fromTemporal } from './temporalErrors';
 
 export function loadCampaignFile(file: string): CampaignSpec {
   return parseCampaignText(readYamlFile(file, 'campaign'), file);
@@ -101,20 +95,6 @@ export function progressFromStore(
     outcomes: Object.fromEntries(outcomes.map((o) => [o.cloud, o])),
     runs: 0,
   };
-}
-
-function translate(error: unknown, id: string): unknown {
-  if (error instanceof WorkflowUpdateFailedError && error.cause instanceof ApplicationFailure) {
-    const code = error.cause.type === 'INVALID_INPUT' ? 'INVALID_INPUT' : 'CAMPAIGN_REFUSED';
-    return new PatchbayError(
-      code,
-      error.cause.message,
-      (error.cause.details?.[0] ?? {}) as Record<string, unknown>,
-    );
-  }
-  if (error instanceof WorkflowNotFoundError || (isGrpcServiceError(error) && error.code === 5))
-    return new PatchbayError('NOT_FOUND', `no campaign named "${id}" here`);
-  return error;
 }
 
 export class CampaignClient {
@@ -210,7 +190,7 @@ export class CampaignClient {
         .getHandle(campaignWorkflowId(id))
         .query(campaignProgressQuery, { outcomes: store ? 'none' : which });
     } catch (error) {
-      const translated = translate(error, id);
+      const translated = fromTemporal(error, { notFound: `no campaign named "${id}" here` });
       if (!(store && translated instanceof PatchbayError && translated.code === 'NOT_FOUND'))
         throw translated;
     }
@@ -241,7 +221,7 @@ export class CampaignClient {
     try {
       return await handle.executeUpdate<ControlAck, [P]>(update.name, { args: [payload] });
     } catch (error) {
-      const translated = translate(error, id);
+      const translated = fromTemporal(error, { notFound: `no campaign named "${id}" here` });
       if (translated instanceof PatchbayError && translated.code !== 'NOT_FOUND') throw translated;
       // A finished campaign no longer takes updates: say so, rather than "not found".
       const closed = await handle.describe().then(

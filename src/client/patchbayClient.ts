@@ -1,15 +1,7 @@
 // The library behind the CLI (and for other programs): talks to the cloud workflows through the
 // documented updates and queries. It never prints; the CLI does.
-import {
-  Client,
-  Connection,
-  WithStartWorkflowOperation,
-  WorkflowNotFoundError,
-  WorkflowUpdateFailedError,
-  isGrpcServiceError,
-} from '@temporalio/client';
-import { ApplicationFailure } from '@temporalio/common';
-import { PatchbayError, type ErrorCode } from '../lib/errors';
+import { Client, Connection, WithStartWorkflowOperation } from '@temporalio/client';
+import { PatchbayError } from '../lib/errors';
 import type { TemporalConfig } from '../lib/config';
 import type { CloudRecord } from '../record/schema';
 import { cloudWorkflow } from '../workflows/cloud';
@@ -36,28 +28,7 @@ import {
   type RevisionSummary,
   type StoredRevision,
 } from '../store/revisionStore';
-
-const KNOWN_CODES: ErrorCode[] = [
-  'INVALID_RECORD',
-  'INVALID_INPUT',
-  'CLOUD_BUSY',
-  'NOT_FOUND',
-  'PREFLIGHT_FAILED',
-];
-
-/** Update rejections carry an ApplicationFailure whose type is one of our error codes. */
-function translate(error: unknown): unknown {
-  if (error instanceof WorkflowUpdateFailedError && error.cause instanceof ApplicationFailure) {
-    const type = error.cause.type as ErrorCode;
-    const details = (error.cause.details?.[0] ?? {}) as Record<string, unknown>;
-    return new PatchbayError(
-      KNOWN_CODES.includes(type) ? type : 'INVALID_INPUT',
-      error.cause.message,
-      details,
-    );
-  }
-  return error;
-}
+import { fromTemporal, isNotFound } from './temporalErrors';
 
 export interface ChangeWatch {
   change: ChangeProgress | null;
@@ -178,7 +149,7 @@ export class PatchbayClient {
         startWorkflowOperation: start,
       });
     } catch (error) {
-      throw translate(error);
+      throw fromTemporal(error);
     }
   }
 
@@ -193,7 +164,7 @@ export class PatchbayClient {
         args: [options],
       });
     } catch (error) {
-      throw translate(error);
+      throw fromTemporal(error);
     }
   }
 
@@ -202,8 +173,7 @@ export class PatchbayClient {
     try {
       return await this.client.workflow.getHandle(cloudWorkflowId(cloud)).query(cloudStateQuery);
     } catch (error) {
-      if (error instanceof WorkflowNotFoundError || (isGrpcServiceError(error) && error.code === 5))
-        return null;
+      if (isNotFound(error)) return null;
       throw error;
     }
   }
@@ -290,7 +260,7 @@ export class PatchbayClient {
         .executeUpdate(resolveUpdate, { args: [payload] });
       return { workflowId, accepted: out.accepted };
     } catch (error) {
-      throw translate(error);
+      throw fromTemporal(error);
     }
   }
 

@@ -1,16 +1,11 @@
 // Typed errors with a stable code and an actionable message (cf. AWS CDK's ToolkitError).
-// The library throws these; only the CLI prints them and maps them to exit codes.
+// The library throws these; only the CLI prints them and maps them to exit codes. The codes are the
+// failure types of the catalogue (./failures.ts), which also gives each its exit code.
+import type { ApplicationFailure } from '@temporalio/common';
+import { exitCodeOf, failure, type FailureType } from './failures';
 
-export type ErrorCode =
-  | 'INVALID_RECORD' // the record file is malformed or inconsistent (exit 2)
-  | 'INVALID_INPUT' // a command argument or message payload is wrong (exit 2)
-  | 'CLOUD_BUSY' // another change runs on this cloud (exit 2: refused, nothing changed)
-  | 'NOT_FOUND' // unknown cloud, revision or service (exit 2)
-  | 'CAMPAIGN_REFUSED' // a campaign name already used, or a control message that does not apply now (exit 2)
-  | 'PREFLIGHT_FAILED' // image missing, host unreachable: nothing was touched (exit 1)
-  | 'CHANGE_FAILED' // the change ran and failed or was rolled back (exit 1)
-  | 'ENVIRONMENT' // Temporal or Docker is not there (exit 1)
-  | 'INTERNAL';
+/** A PatchbayError's code: a failure type of the catalogue (FAILURES in ./failures.ts). */
+export type ErrorCode = FailureType;
 
 /** One thing wrong in a record: where (file, line, path) and what (value, message). */
 export interface RecordIssue {
@@ -32,6 +27,16 @@ export class PatchbayError extends Error {
     super(message);
     this.name = 'PatchbayError';
   }
+
+  /** The `patchbay` command's exit code for this error (from the catalogue). */
+  get exitCode(): 1 | 2 {
+    return exitCodeOf(this.code);
+  }
+
+  /** As an activity's failure: the same type and message, retryable as the catalogue says. */
+  toFailure(): ApplicationFailure {
+    return failure(this.code, this.message);
+  }
 }
 
 /** "spec.services[1].image" from ["spec", "services", 1, "image"]. */
@@ -51,4 +56,9 @@ export function formatIssue(issue: RecordIssue): string {
     : '';
   const got = issue.value === undefined ? '' : ` (got ${JSON.stringify(issue.value)})`;
   return `${where}${issue.path}: ${issue.message}${got}`;
+}
+
+/** Issues on one line, for a message: "spec.services[1].image: must have a tag or digest (got "nginx"); …". */
+export function formatIssues(issues: ReadonlyArray<RecordIssue>): string {
+  return issues.map(formatIssue).join('; ');
 }

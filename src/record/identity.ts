@@ -1,5 +1,6 @@
 // Names and labels that tie runtime objects back to the record. Pure: used by workflows, activities and CLI.
 import type { InstanceSpec, ServiceSpec } from './schema';
+import type { TemplateValues } from './template';
 
 export const LABEL = {
   managed: 'io.patchbay.managed',
@@ -94,18 +95,14 @@ export function instanceSpecHash(service: ServiceSpec, instance: InstanceSpec): 
   );
 }
 
-/** Fills "{{port}}", "{{host}}", "{{instance}}", "{{service}}" in a template. */
-export function renderTemplate(template: string, service: ServiceSpec, instance: InstanceSpec): string {
-  const values: Record<string, string> = {
+/** What the placeholders of a service's templates stand for on one Docker instance (template.ts). */
+export function instanceTemplateValues(service: ServiceSpec, instance: InstanceSpec): TemplateValues {
+  return {
     port: String(instance.port),
     host: instance.host,
     instance: instanceId(instance),
     service: service.name,
   };
-  // hasOwn: "{{constructor}}" must stay as written, not become Object's constructor.
-  return template.replace(/\{\{\s*(\w+)\s*\}\}/g, (whole, key: string) =>
-    Object.hasOwn(values, key) ? (values[key] as string) : whole,
-  );
 }
 
 /** The spec hash of a Kubernetes service: everything that goes into its Deployment. */

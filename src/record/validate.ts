@@ -5,6 +5,7 @@ import { formatPath, type RecordIssue } from '../lib/errors';
 import { formatDuration } from './duration';
 import { imageHasTagOrDigest } from './identity';
 import { CloudRecordSchema, type CloudRecord } from './schema';
+import { JOB_PLACEHOLDERS, PLACEHOLDERS, placeholdersIn, type Placeholder } from './template';
 import { REDACTED, SECRET_NAME, zodIssues } from './zodIssues';
 
 export { REDACTED } from './zodIssues';
@@ -156,6 +157,42 @@ export function checkRecordSemantics(record: CloudRecord): RecordIssue[] {
   issues.push(...dependencyCycles(services));
   issues.push(...loadBalancerAndJobIssues(record, hostIndex));
   issues.push(...runtimeIssues(record));
+  issues.push(...templateIssues(record));
+  return issues;
+}
+
+/** Placeholders no runtime can fill: a typo ({{hots}}) would otherwise reach the container as written. */
+function templateIssues(record: CloudRecord): RecordIssue[] {
+  const issues: RecordIssue[] = [];
+  const check = (path: PathSegment[], value: string, allowed: readonly Placeholder[], what: string): void => {
+    for (const name of placeholdersIn(value)) {
+      if ((allowed as string[]).includes(name)) continue;
+      issues.push(
+        issue(
+          path,
+          value,
+          `unknown placeholder {{${name}}}: ${what} can use ${allowed.map((p) => `{{${p}}}`).join(', ')}`,
+        ),
+      );
+    }
+  };
+  const all = Object.keys(PLACEHOLDERS) as Placeholder[];
+  record.spec.services.forEach((service, s) => {
+    const at = (...rest: PathSegment[]): PathSegment[] => ['spec', 'services', s, ...rest];
+    for (const [name, value] of Object.entries(service.env))
+      check(at('env', name), value, all, "a service's env");
+    service.command?.forEach((part, c) => check(at('command', c), part, all, "a service's command"));
+    for (const phase of ['before', 'after'] as const) {
+      service.jobs[phase].forEach((job, j) => {
+        const what = 'a job (not an instance)';
+        for (const [name, value] of Object.entries(job.env))
+          check(at('jobs', phase, j, 'env', name), value, JOB_PLACEHOLDERS, what);
+        job.command.forEach((part, c) =>
+          check(at('jobs', phase, j, 'command', c), part, JOB_PLACEHOLDERS, what),
+        );
+      });
+    }
+  });
   return issues;
 }
 

@@ -1,8 +1,11 @@
 // Zod's issues made readable for operators: the path, the value found there (credentials masked),
 // what was expected, and for an unknown field the fields allowed at that place. Used for every
-// YAML document Patchbay reads (cloud records, campaign specs) and every message payload.
+// YAML document Patchbay reads (cloud records, campaign specs) and every message payload (the one
+// formatter: zodIssues here, then formatIssue/formatIssues of ../lib/errors). Workflow code imports
+// this file: no Node builtins.
 import type { z } from 'zod';
-import { formatPath, type RecordIssue } from '../lib/errors';
+import { formatIssues, formatPath, type RecordIssue } from '../lib/errors';
+import { failure } from '../lib/failures';
 
 type PathSegment = string | number;
 
@@ -19,6 +22,18 @@ function issue(path: PathSegment[], value: unknown, message: string): RecordIssu
 /** Every problem zod found in `input`, validated against `root`. */
 export function zodIssues(error: z.ZodError, input: unknown, root: z.core.$ZodType): RecordIssue[] {
   return error.issues.flatMap((i) => fromZodIssue(i, input, root));
+}
+
+/**
+ * A message payload (update, query) checked against its schema: the parsed value, or an INVALID_INPUT
+ * failure "invalid <what> payload: <path>: <message> (got <value>); …" with the issues as its details.
+ * Update validators throw it; a rejected update leaves no trace in the history.
+ */
+export function parsePayload<S extends z.ZodType>(schema: S, payload: unknown, what: string): z.output<S> {
+  const parsed = schema.safeParse(payload);
+  if (parsed.success) return parsed.data;
+  const issues = zodIssues(parsed.error, payload, schema);
+  throw failure('INVALID_INPUT', `invalid ${what} payload: ${formatIssues(issues)}`, { issues });
 }
 
 function fromZodIssue(zodIssue: z.core.$ZodIssue, input: unknown, root: z.core.$ZodType): RecordIssue[] {

@@ -7,6 +7,7 @@ import { LABEL, imageVersion, kubernetesSpecHash } from '../record/identity';
 
 export { kubernetesSpecHash };
 import type { KubernetesRuntimeSpec, ServiceSpec } from '../record/schema';
+import { renderTemplate, usesAny, type TemplateValues } from '../record/template';
 
 let lib: typeof K8s | undefined;
 function k8s(): typeof K8s {
@@ -95,6 +96,40 @@ function labels(cloud: string, service: ServiceSpec, revision: number): Record<s
   };
 }
 
+/** Where the pod's own name and node come from: the scheduler decides both, the downward API tells. */
+const POD_FIELDS = [
+  { name: 'PATCHBAY_POD_NAME', valueFrom: { fieldRef: { fieldPath: 'metadata.name' } } },
+  { name: 'PATCHBAY_NODE_NAME', valueFrom: { fieldRef: { fieldPath: 'spec.nodeName' } } },
+];
+
+/**
+ * What the template placeholders stand for in a pod: port and service are known, the pod's name
+ * and node are references Kubernetes expands ($(VAR) in env values and command) from POD_FIELDS.
+ */
+export function podTemplateValues(service: ServiceSpec): TemplateValues {
+  return {
+    port: String(service.port),
+    service: service.name,
+    host: '$(PATCHBAY_NODE_NAME)',
+    instance: '$(PATCHBAY_POD_NAME)',
+  };
+}
+
+/** The container's env: the pod fields first (a $(VAR) reference sees only variables before it). */
+function containerEnv(cloud: string, service: ServiceSpec, secretKeys: string[]): K8s.V1EnvVar[] {
+  const values = podTemplateValues(service);
+  const templates = [...Object.values(service.env), ...(service.command ?? [])];
+  return [
+    ...(usesAny(templates, ['host', 'instance']) ? POD_FIELDS : []),
+    ...Object.entries(service.env).map(([k, v]) => ({ name: k, value: renderTemplate(v, values) })),
+    // Secrets stay references here too: a Secret object holds the values.
+    ...secretKeys.map((k) => ({
+      name: k,
+      valueFrom: { secretKeyRef: { name: secretName(cloud, service.name), key: k } },
+    })),
+  ];
+}
+
 /** The Deployment a service becomes: replicas, rolling-update policy, readiness probe from the health check. */
 export function deploymentFor(
   cloud: string,
@@ -137,19 +172,9 @@ export function deploymentFor(
             {
               name: service.name,
               image: service.image,
-              command: service.command,
+              command: service.command?.map((part) => renderTemplate(part, podTemplateValues(service))),
               ports: [{ containerPort: port, name: 'service' }],
-              env: [
-                ...Object.entries(service.env).map(([k, v]) => ({
-                  name: k,
-                  value: v.replaceAll('{{port}}', String(port)).replaceAll('{{service}}', service.name),
-                })),
-                // Secrets stay references here too: a Secret object holds the values.
-                ...extra.secretKeys.map((k) => ({
-                  name: k,
-                  valueFrom: { secretKeyRef: { name: secretName(cloud, service.name), key: k } },
-                })),
-              ],
+              env: containerEnv(cloud, service, extra.secretKeys),
               readinessProbe: {
                 httpGet: { path: service.health.http.path, port },
                 periodSeconds: Math.max(1, Math.round(service.health.interval / 1000)),

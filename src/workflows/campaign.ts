@@ -16,7 +16,6 @@
 // false in their histories); when such a campaign continues as new, this code receives its old-shaped
 // state and moves the cloud list and outcomes into the store first.
 import {
-  ApplicationFailure,
   allHandlersFinished,
   condition,
   continueAsNew,
@@ -28,12 +27,12 @@ import {
   setHandler,
   workflowInfo,
 } from '@temporalio/workflow';
-import type { z } from 'zod';
 import type { Activities } from '../activities';
 import { CampaignSpecSchema, type CampaignSpec } from '../campaign/spec';
 import { planWaves, type PlannedWave } from '../campaign/waves';
+import { failure } from '../lib/failures';
 import { imageVersion } from '../record/identity';
-import { zodIssues } from '../record/zodIssues';
+import { parsePayload } from '../record/zodIssues';
 import type { CampaignCloudRef, CampaignCloudRow } from '../store/campaignStore';
 import { recording } from './activityProxies';
 import {
@@ -99,22 +98,6 @@ const IMPORT_CHUNK_BYTES = 256 * 1024;
 
 const FAILED: CloudStatus[] = ['rolled-back', 'failed'];
 const FINISHED_PHASES = ['completed', 'halted', 'aborted'];
-
-function reject(type: string, message: string, details?: unknown): never {
-  throw ApplicationFailure.create({ type, message, nonRetryable: true, details: details ? [details] : [] });
-}
-
-/** Parses a control payload or rejects it, naming each wrong field and the value found there. */
-function parsePayload<S extends z.ZodType>(schema: S, payload: unknown, what: string): z.output<S> {
-  const parsed = schema.safeParse(payload);
-  if (parsed.success) return parsed.data;
-  const issues = zodIssues(parsed.error, payload, schema);
-  reject(
-    'INVALID_INPUT',
-    `invalid ${what} payload: ${issues.map((i) => `${i.path}: ${i.message}${i.value !== undefined ? ` (got ${JSON.stringify(i.value)})` : ''}`).join('; ')}`,
-    { issues },
-  );
-}
 
 const add = (counts: StatusCounts, status: CloudStatus, n = 1) => {
   const v = (counts[status] ?? 0) + n;
@@ -225,7 +208,8 @@ export async function campaignWorkflow(input: CampaignInput): Promise<CampaignRe
     message,
   });
   const refuseIfFinished = (what: string) => {
-    if (finished()) reject('CAMPAIGN_FINISHED', `campaign ${id} has ${state.phase}; nothing to ${what}`);
+    if (finished())
+      throw failure('CAMPAIGN_REFUSED', `campaign ${id} has ${state.phase}; nothing to ${what}`);
   };
   /** The operator's decision into the audit log, once per update (its id is the key). */
   const audit = async (action: string, by: string, reason: string, detail: Record<string, unknown>) => {
@@ -315,7 +299,7 @@ export async function campaignWorkflow(input: CampaignInput): Promise<CampaignRe
         refuseIfFinished('approve');
         const waves = state.waves.length || spec.spec.waves.length + 1;
         if (p.wave > waves)
-          reject(
+          throw failure(
             'INVALID_INPUT',
             `invalid approve payload: wave: campaign ${id} has ${waves} waves (got ${p.wave})`,
           );
@@ -502,7 +486,7 @@ export async function campaignWorkflow(input: CampaignInput): Promise<CampaignRe
       page = await recording.campaignStorePage({ campaign: id, from: position, limit: PAGE });
     const ref = page[position - (page[0]?.position ?? 0)];
     if (ref?.position !== position)
-      throw ApplicationFailure.nonRetryable(`campaign ${id}: the store has no cloud at position ${position}`);
+      throw failure('INTERNAL', `campaign ${id}: the store has no cloud at position ${position}`);
     return ref;
   };
 

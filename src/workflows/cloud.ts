@@ -15,9 +15,12 @@ import {
   startChild,
   workflowInfo,
 } from '@temporalio/workflow';
+import { formatIssues } from '../lib/errors';
+import { failure, failureType } from '../lib/failures';
 import { canonicalJson } from '../record/identity';
 import { CloudRecordSchema, type CloudRecord } from '../record/schema';
 import { validateRecord } from '../record/validate';
+import { parsePayload } from '../record/zodIssues';
 import { recordingLocal } from './activityProxies';
 import { changeWorkflow } from './change';
 import { failureMessage } from './failures';
@@ -57,14 +60,6 @@ const DEFAULT_MAX_HISTORY_EVENTS = 5_000;
 const MAX_HISTORY_BYTES = 8 * 1024 * 1024;
 /** Legacy history moves into the store in chunks well under Temporal's 2 MB payload limit. */
 const IMPORT_CHUNK_BYTES = 512 * 1024;
-
-function reject(type: string, message: string, details?: unknown): never {
-  throw ApplicationFailure.create({ type, message, nonRetryable: true, details: details ? [details] : [] });
-}
-
-function zodSummary(issues: Array<{ path: PropertyKey[]; message: string }>): string {
-  return issues.map((i) => `${i.path.map(String).join('.') || '(root)'}: ${i.message}`).join('; ');
-}
 
 function isLegacy(state: CloudState | LegacyCloudState): state is LegacyCloudState {
   return Array.isArray((state as LegacyCloudState).revisions);
@@ -147,7 +142,7 @@ export async function cloudWorkflow(input: CloudWorkflowInput): Promise<void> {
   const refuseIfBusy = (): void => {
     const a = state.active;
     if (a) {
-      reject(
+      throw failure(
         'CLOUD_BUSY',
         `cloud ${state.name} is busy: revision ${a.revision} (${a.kind} by ${a.author} at ${a.startedAt}${a.message ? `: "${a.message}"` : ''}) is still running as workflow ${a.workflowId}; wait for it to finish and try again`,
         a,
@@ -232,18 +227,15 @@ export async function cloudWorkflow(input: CloudWorkflowInput): Promise<void> {
     },
     {
       validator: (payload) => {
-        const p = ApplyPayload.safeParse(payload);
-        if (!p.success) reject('INVALID_INPUT', `invalid apply payload: ${zodSummary(p.error.issues)}`);
-        const checked = validateRecord(p.data.record);
+        const p = parsePayload(ApplyPayload, payload, 'apply');
+        const checked = validateRecord(p.record);
         if (!checked.ok) {
-          reject(
-            'INVALID_RECORD',
-            `invalid deployment record: ${checked.issues.map((i) => `${i.path}: ${i.message}`).join('; ')}`,
-            { issues: checked.issues },
-          );
+          throw failure('INVALID_RECORD', `invalid deployment record: ${formatIssues(checked.issues)}`, {
+            issues: checked.issues,
+          });
         }
         if (checked.record.metadata.name !== state.name) {
-          reject(
+          throw failure(
             'INVALID_RECORD',
             `the record is for cloud "${checked.record.metadata.name}", not "${state.name}"`,
           );
@@ -256,10 +248,10 @@ export async function cloudWorkflow(input: CloudWorkflowInput): Promise<void> {
   /** What a rollback needs of the current revision; the checks a validator can make without the store. */
   const rollbackBase = (p: ReturnType<typeof RollbackPayload.parse>) => {
     const current = state.current;
-    if (!current) reject('NOT_FOUND', `cloud ${state.name} has no applied revision to roll back from`);
+    if (!current) throw failure('NOT_FOUND', `cloud ${state.name} has no applied revision to roll back from`);
     const spec = current.record.spec.services.find((s) => s.name === p.service);
     if (!spec) {
-      reject(
+      throw failure(
         'NOT_FOUND',
         `service ${p.service} is not in the current revision ${current.number} (services: ${current.record.spec.services.map((s) => s.name).join(', ')})`,
       );
@@ -284,7 +276,8 @@ export async function cloudWorkflow(input: CloudWorkflowInput): Promise<void> {
         });
       } catch (error) {
         const cause = error instanceof ActivityFailure ? error.cause : error;
-        if (cause instanceof ApplicationFailure) reject(cause.type ?? 'NOT_FOUND', cause.message);
+        if (cause instanceof ApplicationFailure)
+          throw failure(failureType(cause.type) ?? 'NOT_FOUND', cause.message);
         throw error;
       }
     } else {
@@ -310,10 +303,9 @@ export async function cloudWorkflow(input: CloudWorkflowInput): Promise<void> {
     },
     {
       validator: (payload) => {
-        const p = RollbackPayload.safeParse(payload);
-        if (!p.success) reject('INVALID_INPUT', `invalid rollback payload: ${zodSummary(p.error.issues)}`);
+        const p = parsePayload(RollbackPayload, payload, 'rollback');
         refuseIfBusy();
-        rollbackBase(p.data);
+        rollbackBase(p);
       },
     },
   );
@@ -443,9 +435,10 @@ function legacySource(
   let source: Revision | undefined;
   if (p.toRevision !== undefined) {
     source = revisions.find((r) => r.number === p.toRevision);
-    if (!source) reject('NOT_FOUND', `cloud ${current.record.metadata.name} has no revision ${p.toRevision}`);
+    if (!source)
+      throw failure('NOT_FOUND', `cloud ${current.record.metadata.name} has no revision ${p.toRevision}`);
     if (source.outcome !== 'applied')
-      reject(
+      throw failure(
         'INVALID_INPUT',
         `revision ${source.number} never applied (${source.outcome}); choose an applied revision`,
       );
@@ -460,9 +453,9 @@ function legacySource(
             canonicalJson(spec),
       );
     if (!source)
-      reject('NOT_FOUND', `no earlier applied revision has a different spec for service ${p.service}`);
+      throw failure('NOT_FOUND', `no earlier applied revision has a different spec for service ${p.service}`);
   }
   const earlier = source.record.spec.services.find((s) => s.name === p.service);
-  if (!earlier) reject('NOT_FOUND', `service ${p.service} is not in revision ${source.number}`);
+  if (!earlier) throw failure('NOT_FOUND', `service ${p.service} is not in revision ${source.number}`);
   return { number: source.number, spec: earlier };
 }

@@ -1,15 +1,9 @@
 // When Patchbay cannot decide safely (a compensation failed, or the record says onFailure: pause),
 // the workflow waits for an operator's decision sent as the `patchbay.resolve` update. Every decision
 // is written to the record store's audit log (who, when, what, why) before it takes effect.
-import {
-  ApplicationFailure,
-  condition,
-  currentUpdateInfo,
-  log,
-  patched,
-  setHandler,
-  workflowInfo,
-} from '@temporalio/workflow';
+import { condition, currentUpdateInfo, log, patched, setHandler, workflowInfo } from '@temporalio/workflow';
+import { failure } from '../lib/failures';
+import { parsePayload } from '../record/zodIssues';
 import { recording } from './activityProxies';
 import { ResolvePayload, resolveUpdate } from './messages';
 import { RECORD_STORE_PATCH } from './patches';
@@ -63,20 +57,17 @@ export function installOperatorGate(now: () => string): OperatorGate {
     },
     {
       validator: (payload) => {
-        const parsed = ResolvePayload.safeParse(payload);
-        if (!parsed.success) {
-          throw ApplicationFailure.nonRetryable(
-            `invalid resolve payload: ${parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ')}`,
-          );
-        }
-        if (!block) throw ApplicationFailure.nonRetryable('nothing is waiting for an operator decision');
+        const parsed = parsePayload(ResolvePayload, payload, 'resolve');
+        if (!block) throw failure('INVALID_INPUT', 'nothing is waiting for an operator decision');
         if (deciding || decision !== null)
-          throw ApplicationFailure.nonRetryable(
+          throw failure(
+            'INVALID_INPUT',
             'another operator decision is being recorded; check status and try again',
           );
-        if (!block.allowed.includes(parsed.data.action)) {
-          throw ApplicationFailure.nonRetryable(
-            `"${parsed.data.action}" is not possible now (${block.kind}); choose one of: ${block.allowed.join(', ')}`,
+        if (!block.allowed.includes(parsed.action)) {
+          throw failure(
+            'INVALID_INPUT',
+            `"${parsed.action}" is not possible now (${block.kind}); choose one of: ${block.allowed.join(', ')}`,
           );
         }
       },

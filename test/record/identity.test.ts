@@ -7,7 +7,6 @@ import {
   imageVersion,
   instanceId,
   instanceSpecHash,
-  renderTemplate,
   retiredContainerName,
 } from '../../src/record/identity';
 
@@ -105,19 +104,5 @@ describe('hashing', () => {
       stopGracePeriod: 1_000,
     });
     expect(instanceSpecHash(tuned, instance)).toBe(base);
-  });
-});
-
-describe('renderTemplate', () => {
-  test('fills port, host, instance and service', () => {
-    expect(renderTemplate('{{service}}@{{host}}:{{port}} ({{ instance }})', spec(), instance)).toBe(
-      'api@ctl1:18111 (ctl1-18111)',
-    );
-  });
-
-  test('leaves unknown placeholders as written, including inherited object keys', () => {
-    expect(renderTemplate('{{nope}} {{constructor}} {{toString}}', spec(), instance)).toBe(
-      '{{nope}} {{constructor}} {{toString}}',
-    );
   });
 });

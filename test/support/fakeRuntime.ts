@@ -2,7 +2,7 @@
 // the same activity names and contracts as the Docker activities, over a Map instead of a Docker engine.
 // Instances are healthy at once; an image whose tag contains "broken" never is. Never used by the
 // product or by integration tests.
-import { ApplicationFailure } from '@temporalio/common';
+import { failure } from '../../src/lib/failures';
 import type { DockerActivities } from '../../src/activities/dockerActivities';
 import type { ObservedInstance, ServiceObservation } from '../../src/activities/types';
 import { activeContainerName, imageVersion, instanceSpecHash } from '../../src/record/identity';
@@ -57,9 +57,9 @@ export function createFakeRuntimeActivities() {
     async waitHealthy(input) {
       const c = containers.get(activeContainerName(input.ref.cloud, input.ref.service, input.ref.instance));
       if (!c || c.image.includes('broken'))
-        throw ApplicationFailure.nonRetryable(
+        throw failure(
+          'HEALTH_GATE_FAILED',
           `instance ${input.ref.service}/${input.ref.instance} failed its health gate (fake runtime)`,
-          'HealthGateFailed',
         );
       return { elapsedMs: 0, attempts: 1, lastResponse: '200 OK (fake)' };
     },

@@ -1,7 +1,7 @@
 // An in-memory fake of the record-store activities (src/activities/storeActivities.ts), for the fast
 // workflow tests: the same names, shapes and semantics as the PostgreSQL ones (src/store/revisionStore.ts)
 // — idempotent upserts keyed by cloud + number, the rollback source as its SQL finds it — over Maps.
-import { ApplicationFailure } from '@temporalio/common';
+import { failure } from '../../src/lib/failures';
 import type { ServiceSpec } from '../../src/record/schema';
 import type { AuditEntry } from '../../src/store/auditStore';
 import {
@@ -142,7 +142,7 @@ function storeActivities(state: Omit<FakeStore, 'activities' | 'rows'>) {
     }): Promise<{ number: number; spec: ServiceSpec }> {
       state.calls.push({ activity: 'storeRollbackSource', cloud: input.cloud, number: input.toRevision });
       const fail = (type: 'NOT_FOUND' | 'INVALID_INPUT', message: string): never => {
-        throw ApplicationFailure.create({ type, message, nonRetryable: true });
+        throw failure(type, message);
       };
       const revisions = of(input.cloud);
       let source: StoredRevision | undefined;

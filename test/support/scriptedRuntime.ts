@@ -4,6 +4,7 @@
 // instances of a service that were ever out of service at once.
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
+import { failure, type FailureType } from '../../src/lib/failures';
 import type { DockerActivities } from '../../src/activities/dockerActivities';
 import type {
   BakeInput,
@@ -44,7 +45,8 @@ export interface Fault {
   times?: number;
   /** Retryable failures are retried by the activity's retry policy (5 attempts); default: not retryable. */
   retryable?: boolean;
-  type?: string;
+  /** The failure type (default INTERNAL). */
+  type?: FailureType;
   message?: string;
 }
 
@@ -101,7 +103,7 @@ export function createScriptedRuntime() {
     journal.push({ op, ...t, outcome: `fault: ${message}`, ...when() });
     throw ApplicationFailure.create({
       message,
-      type: fault.type ?? 'ScriptedFault',
+      type: fault.type ?? 'INTERNAL',
       nonRetryable: !fault.retryable,
     });
   };
@@ -185,11 +187,10 @@ export function createScriptedRuntime() {
           const c = base.containers.get(name);
           if (c) c.running = false;
           takeOut(t);
-          throw ApplicationFailure.create({
-            message: `instance ${input.ref.service}/${input.ref.instance} died during its bake (container exited, fake runtime)`,
-            type: 'BakeFailed',
-            nonRetryable: true,
-          });
+          throw failure(
+            'BAKE_FAILED',
+            `instance ${input.ref.service}/${input.ref.instance} died during its bake (container exited, fake runtime)`,
+          );
         }
         return { bakedMs: input.bakeMs };
       });

@@ -146,7 +146,7 @@ describe('service rollout (time-skipping, in-memory runtime)', () => {
       service: 'api',
       instance: 'ctl1-8003',
       times: 1,
-      type: 'HealthGateFailed',
+      type: 'HEALTH_GATE_FAILED',
     });
     const result = await rollout(cloud, 2, spec(cloud, 'x/api:v2'), spec(cloud, 'x/api:v1'));
 
