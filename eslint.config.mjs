@@ -44,4 +44,37 @@ export default tseslint.config(
       ],
     },
   },
+  {
+    // The runtime boundary (issue 14): workflows drive runtimes through src/workflows/runtimes and
+    // never name one; only the implementations there do.
+    files: ['src/workflows/**/*.ts'],
+    ignores: ['src/workflows/runtimes/**'],
+    rules: {
+      'no-restricted-syntax': [
+        'error',
+        ...['Identifier[name=/docker|kubernetes|k8s/i]', 'Literal[value=/docker|kubernetes|k8s/i]'].map(
+          (selector) => ({
+            selector,
+            message: 'Workflow code names no runtime: go through ./runtimes (strategy.ts).',
+          }),
+        ),
+      ],
+      'no-restricted-imports': [
+        'error',
+        {
+          paths: nodeBuiltins.map((name) => ({
+            name,
+            message: 'Node builtins are not allowed in workflow code.',
+          })),
+          patterns: [
+            { group: ['src/*', '@/*'], message: 'Use relative imports in workflow code.' },
+            {
+              group: ['**/runtime/*', '**/runtimes/docker', '**/runtimes/kubernetes'],
+              message: 'Reach a runtime through ./runtimes (its index picks the implementation).',
+            },
+          ],
+        },
+      ],
+    },
+  },
 );

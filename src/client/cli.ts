@@ -1,10 +1,12 @@
 // The `patchbay` command. Exit codes: 0 success; 1 the operation failed (rolled back, failed,
 // environment missing); 2 bad usage or input refused before anything ran (invalid record, unknown
-// cloud, cloud busy with another change).
+// cloud, cloud busy with another change). Each error code's exit code is in the failure catalogue
+// (src/lib/failures.ts, README "Failures and exit codes").
 import os from 'node:os';
 import { Argument, Command, CommanderError, Option } from 'commander';
 import { stringify as toYaml } from 'yaml';
-import { PatchbayError, type ErrorCode } from '../lib/errors';
+import { PatchbayError } from '../lib/errors';
+import { exitCodeOf } from '../lib/failures';
 import { temporalConfig } from '../lib/config';
 import { loadRecordFile } from '../record/load';
 import { recordJsonSchema } from '../record/jsonSchema';
@@ -13,9 +15,7 @@ import { EMBEDDED_STORE_HOST, EMBEDDED_STORE_PORT, storeUrl } from '../store/con
 import { openDb, type Db } from '../store/db';
 import { AuditStore } from '../store/auditStore';
 import { InventoryStore } from '../store/inventoryStore';
-import { observeCloud } from './observeCloud';
-import { observeDeployments } from './observeDeployments';
-import { computePlan } from './plan';
+import { runtimeView } from './views';
 import { cloudStatus } from './status';
 import {
   progressPrinter,
@@ -35,14 +35,6 @@ import type * as Dev from './dev';
 import type * as Demo from './demo';
 import type * as FixtureDemo from './fixtureDemo';
 import { addCampaignCommands } from './campaignCli';
-
-const REFUSED: ErrorCode[] = [
-  'INVALID_RECORD',
-  'INVALID_INPUT',
-  'CLOUD_BUSY',
-  'NOT_FOUND',
-  'CAMPAIGN_REFUSED',
-];
 
 interface Io {
   out: (text: string) => void;
@@ -119,7 +111,7 @@ async function followChange(
   io.out(
     asJson ? json({ cloud, workflowId: accepted.workflowId, ...result }) : renderChangeResult(cloud, result),
   );
-  return result.outcome === 'applied' ? 0 : 1;
+  return result.outcome === 'applied' ? 0 : exitCodeOf('CHANGE_FAILED');
 }
 
 export function buildProgram(io: Io, setExit: (code: number) => void): Command {
@@ -169,12 +161,7 @@ export function buildProgram(io: Io, setExit: (code: number) => void): Command {
       await withClient(async (client) => {
         const currentRevision = await client.currentRevision(record.metadata.name);
         const current = currentRevision?.record ?? null;
-        const { kubernetes } = record.spec.runtime;
-        const observed = await observeCloud(record.metadata.name, record.spec.runtime.docker.hosts);
-        const deployments = kubernetes
-          ? await observeDeployments(record.metadata.name, kubernetes)
-          : undefined;
-        const plan = computePlan(record, current, observed, deployments);
+        const plan = await runtimeView(record).plan(record, current);
         io.out(
           opts.json
             ? json({
@@ -268,16 +255,13 @@ export function buildProgram(io: Io, setExit: (code: number) => void): Command {
       await withClient(async (client) => {
         const { current, summary } = await client.statusInput(cloud);
         const active = summary?.active ?? null;
-        const observed = await observeCloud(cloud, current?.record.spec.runtime.docker.hosts ?? []);
-        const kubernetes = current?.record.spec.runtime.kubernetes;
-        const deployments = kubernetes ? await observeDeployments(cloud, kubernetes) : undefined;
+        const view = current ? runtimeView(current.record) : null;
         const watch = active ? await client.watchChange(active.workflowId) : null;
         const blocked = watch?.services.find((s) => s.blocked);
         const status = await cloudStatus(
           { cloud, current, active },
-          observed,
+          view,
           blocked?.blocked ? { service: blocked.service, ...blocked.blocked } : null,
-          deployments,
         );
         io.out(opts.json ? json(status) : renderStatus(status));
       });
@@ -447,15 +431,15 @@ export async function main(argv: string[], io: Io = defaultIo): Promise<number> 
         error.code === 'commander.helpDisplayed' ||
         error.code === 'commander.version'
         ? 0
-        : 2;
+        : exitCodeOf('INVALID_INPUT');
     }
     if (error instanceof PatchbayError) {
       io.err(renderError(error));
       const wantsJson = argv.includes('--json');
       if (wantsJson) io.out(json({ error: { code: error.code, message: error.message, ...error.details } }));
-      return REFUSED.includes(error.code) ? 2 : 1;
+      return error.exitCode;
     }
     io.err(`error: ${error instanceof Error ? error.message : String(error)}`);
-    return 1;
+    return exitCodeOf('INTERNAL');
   }
 }

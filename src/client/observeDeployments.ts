@@ -13,7 +13,7 @@ import {
   type KubeClients,
   type RolloutStatus,
 } from '../runtime/kubernetes';
-import type { DeploymentFacts } from '../workflows/classify';
+import type { DeploymentFacts } from '../workflows/runtimes/kubernetes';
 
 export interface DeploymentObservation extends DeploymentFacts {
   name: string;

@@ -1,7 +1,8 @@
 // `patchbay plan`: what an apply would do, per service, against the current revision AND what runs.
 import { instanceId, instanceSpecHash, imageVersion, kubernetesSpecHash } from '../record/identity';
 import type { CloudRecord, ServiceSpec } from '../record/schema';
-import { classify, classifyKubernetes, diffService, nothingExists } from '../workflows/classify';
+import { classify, diffService, nothingExists } from '../workflows/classify';
+import { classifyDeployment } from '../workflows/runtimes/kubernetes';
 import type { ServiceAction } from '../workflows/types';
 import { EMPTY_OBSERVATION, type CloudObservation } from './observeCloud';
 import {
@@ -120,7 +121,7 @@ function kubernetesPlan(
     const target = targets.get(name) ?? null;
     const before = recorded.get(name) ?? null;
     const running = deployments.get(name);
-    const action = classifyKubernetes(target, running ?? MISSING_DEPLOYMENT);
+    const action = classifyDeployment(target, running ?? MISSING_DEPLOYMENT);
     const why: Record<ServiceAction, string> = {
       create: `new Deployment, ${target?.replicas} replicas${before ? ' (the recorded one is missing)' : ''}`,
       patch: `rolling update by Kubernetes, maxUnavailable ${target?.upgrade.maxUnavailable}, maxSurge ${target?.upgrade.maxSurge}`,

@@ -7,6 +7,7 @@ import { probeHttp } from '../runtime/httpProbe';
 import type { ActiveChange, OperatorBlock, Revision } from '../workflows/types';
 import { EMPTY_OBSERVATION, type CloudObservation } from './observeCloud';
 import type { KubernetesObservation } from './observeDeployments';
+import type { RuntimeView } from './views/runtimeView';
 import { driftOf, kubernetesDriftOf } from './plan';
 
 export interface InstanceStatus {
@@ -54,12 +55,11 @@ export interface StatusInput {
   active: ActiveChange | null;
 }
 
+/** The cloud's status, with what runs read through its runtime's view (./views). */
 export async function cloudStatus(
   state: StatusInput,
-  observed: CloudObservation,
+  view: RuntimeView | null,
   waitingForOperator: CloudStatus['waitingForOperator'] = null,
-  /** For a Kubernetes cloud: its Deployments (observeDeployments). */
-  deployments?: KubernetesObservation,
 ): Promise<CloudStatus> {
   const record = state.current?.record;
   return {
@@ -67,14 +67,12 @@ export async function cloudStatus(
     currentRevision: state.current?.number ?? null,
     activeChange: state.active,
     waitingForOperator,
-    services: record?.spec.runtime.kubernetes
-      ? kubernetesServices(record.spec.services, deployments ?? new Map())
-      : await dockerServices(record, observed),
+    services: record && view ? await view.status(record) : [],
   };
 }
 
 /** Per service on Kubernetes: its Deployment as the API server reports it. */
-function kubernetesServices(
+export function kubernetesServices(
   services: ServiceSpec[],
   deployments: KubernetesObservation,
 ): CloudStatus['services'] {
@@ -102,7 +100,7 @@ function kubernetesServices(
 }
 
 /** Per service on Docker: each instance's container, and whether it answers its health check now. */
-async function dockerServices(
+export async function dockerServices(
   record: CloudRecord | undefined,
   observed: CloudObservation,
 ): Promise<CloudStatus['services']> {

@@ -39,6 +39,14 @@ export const DockerHost = z
       .default('unix:///var/run/docker.sock'),
     /** Where this host's instances are probed (host networking: they bind on the host). */
     address: z.string().min(1).default('127.0.0.1'),
+    /**
+     * The Temporal task queue of the worker that runs this host's activities (an agent on the host);
+     * default: the central worker's queue.
+     */
+    taskQueue: z
+      .string()
+      .regex(/^[A-Za-z0-9][A-Za-z0-9._:-]{0,199}$/, 'must be a task queue name (letters, digits, . _ : -)')
+      .optional(),
   })
   .strict();
 

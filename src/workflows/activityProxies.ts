@@ -1,7 +1,14 @@
-// Activity stubs with timeouts matched to what each one does. Short Docker calls retry a few times
+// Activity stubs with timeouts matched to what each one does. Short runtime calls retry a few times
 // (an engine hiccup); health gates and bakes heartbeat so a dead worker is noticed within seconds.
-import { proxyActivities, proxyLocalActivities, type RetryPolicy } from '@temporalio/workflow';
+import {
+  ActivityFailure,
+  TimeoutFailure,
+  proxyActivities,
+  proxyLocalActivities,
+  type RetryPolicy,
+} from '@temporalio/workflow';
 import type { Activities } from '../activities';
+import { failure } from '../lib/failures';
 
 const retry: RetryPolicy = {
   initialInterval: '1s',
@@ -29,6 +36,68 @@ export function watching(durationMs: number) {
     startToCloseTimeout: durationMs + 60_000,
     heartbeatTimeout: '5s',
     retry,
+  });
+}
+
+/**
+ * How long a host-bound activity may wait for the worker of its host's task queue (an agent) to
+ * pick it up: past this the host counts as unreachable instead of the change hanging.
+ */
+export const HOST_PICKUP_TIMEOUT = '2m' as const;
+
+export interface HostActivities {
+  quick: typeof quick;
+  stopping: typeof stopping;
+  watching: typeof watching;
+}
+
+/**
+ * The activity stubs for one host: on the central worker's queue (taskQueue undefined), or on the
+ * queue of the worker that serves that host (cf. Temporal's worker-specific task queues sample).
+ * When nothing picks a routed activity up in time, the failure says which host and queue.
+ */
+export function onHostQueue(taskQueue: string | undefined, host = '?'): HostActivities {
+  if (taskQueue === undefined) return { quick, stopping, watching };
+  const routed = { taskQueue, scheduleToStartTimeout: HOST_PICKUP_TIMEOUT };
+  const explain = <T extends object>(stubs: T): T => explainPickup(stubs, taskQueue, host);
+  return {
+    quick: explain(proxyActivities<Activities>({ startToCloseTimeout: '20s', retry, ...routed })),
+    stopping: (ms) =>
+      explain(proxyActivities<Activities>({ startToCloseTimeout: ms + 30_000, retry, ...routed })),
+    watching: (ms) =>
+      explain(
+        proxyActivities<Activities>({
+          startToCloseTimeout: ms + 60_000,
+          heartbeatTimeout: '5s',
+          retry,
+          ...routed,
+        }),
+      ),
+  };
+}
+
+/** Stubs whose schedule-to-start timeouts become "host X: nothing serves queue Q" failures. */
+export function explainPickup<T extends object>(stubs: T, taskQueue: string, host: string): T {
+  return new Proxy(stubs, {
+    get(target, name) {
+      const stub = Reflect.get(target, name) as (...args: unknown[]) => Promise<unknown>;
+      return async (...args: unknown[]) => {
+        try {
+          return await stub(...args);
+        } catch (error) {
+          if (
+            error instanceof ActivityFailure &&
+            error.cause instanceof TimeoutFailure &&
+            error.cause.timeoutType === 'SCHEDULE_TO_START'
+          )
+            throw failure(
+              'HOST_UNREACHABLE',
+              `host ${host}: no worker took ${String(name)} from task queue ${taskQueue} within ${HOST_PICKUP_TIMEOUT} (is the host's agent running?)`,
+            );
+          throw error;
+        }
+      };
+    },
   });
 }
 

@@ -5,11 +5,12 @@
 import { executeChild, getExternalWorkflowHandle, patched, setHandler } from '@temporalio/workflow';
 import { dependencyLevels } from '../record/validate';
 import { canonicalJson } from '../record/identity';
-import { CloudRecordSchema, type DockerHostSpec, type ServiceSpec } from '../record/schema';
+import { CloudRecordSchema, type ServiceSpec } from '../record/schema';
 import { serviceRevertWorkflow } from './serviceRevert';
 import { serviceRolloutWorkflow } from './serviceRollout';
 import { commit } from './saga';
 import { quick, recordingLocal } from './activityProxies';
+import { revisionRuntime, runtimeTarget } from './runtimes';
 import { changeFinishedSignal, changeProgressQuery } from './messages';
 import { cloudWorkflowId, revertWorkflowId, serviceWorkflowId } from './ids';
 import { RECORD_STORE_PATCH } from './patches';
@@ -17,12 +18,6 @@ import type { ChangeInput, ChangeProgress, ChangeResult, ServiceResult } from '.
 import { failureMessage } from './failures';
 
 const OK = new Set(['succeeded', 'unchanged']);
-
-function mergeHosts(a: DockerHostSpec[], b: DockerHostSpec[]): DockerHostSpec[] {
-  const byName = new Map(b.map((h) => [h.name, h]));
-  for (const h of a) byName.set(h.name, h); // the new record's view of a host wins
-  return [...byName.values()];
-}
 
 export async function changeWorkflow(raw: ChangeInput): Promise<ChangeResult> {
   const result = await carryOut(raw);
@@ -66,14 +61,10 @@ async function carryOut(raw: ChangeInput): Promise<ChangeResult> {
   const fromServices = input.from?.spec.services ?? [];
   const toNames = new Set(toServices.map((s) => s.name));
   const removed = fromServices.filter((s) => !toNames.has(s.name));
-  const hosts = mergeHosts(input.to.spec.runtime.docker.hosts, input.from?.spec.runtime.docker.hosts ?? []);
-  // A removed service may be fronted by a balancer the new record no longer names: keep both views.
-  const loadBalancers = [
-    ...input.to.spec.loadBalancers,
-    ...(input.from?.spec.loadBalancers ?? []).filter(
-      (lb) => !input.to.spec.loadBalancers.some((t) => t.name === lb.name),
-    ),
-  ];
+  // Where services run; a removed service may run on a host or behind a balancer only the previous
+  // record names: both views are kept.
+  const where = runtimeTarget(input.to, input.from);
+  const { loadBalancers } = where;
   const levels = dependencyLevels(toServices);
   // Removed services go last, dependents before what they depend on.
   const removalLevels = dependencyLevels(removed).reverse();
@@ -108,9 +99,7 @@ async function carryOut(raw: ChangeInput): Promise<ChangeResult> {
             service: name,
             target,
             previous,
-            hosts,
-            loadBalancers,
-            kubernetes: input.to.spec.runtime.kubernetes,
+            ...where,
           },
         ],
       });
@@ -153,11 +142,8 @@ async function carryOut(raw: ChangeInput): Promise<ChangeResult> {
     });
   // Preflight every service of the revision before any is touched: a missing image, a dead host or
   // an unknown load-balancer server must refuse the whole revision, not half of it.
-  const kubernetes = input.to.spec.runtime.kubernetes;
   const preflight = await Promise.allSettled([
-    ...(kubernetes
-      ? [quick.k8sPreflight({ cloud, runtime: kubernetes, services: toServices })]
-      : toServices.map((service) => quick.preflightService({ cloud, service, hosts }))),
+    ...revisionRuntime(cloud, where).preflight(toServices),
     ...(lbTargets.length > 0 ? [quick.lbCheck(lbTargets)] : []),
   ]);
   const problems = preflight.flatMap((p) => (p.status === 'rejected' ? [failureMessage(p.reason)] : []));

@@ -1,6 +1,7 @@
-// What a change does to a service, from the recorded and target specs and what actually runs.
+// What a change does to a service of containers, from the recorded and target specs and what runs
+// (where a service is one whole deployment, its runtime classifies it: ./runtimes).
 // Pure: the workflow decides with it, and `patchbay plan` shows the same answer beforehand.
-import { instanceId, instanceSpecHash, kubernetesSpecHash } from '../record/identity';
+import { instanceId, instanceSpecHash } from '../record/identity';
 import type { InstanceSpec, ServiceSpec } from '../record/schema';
 import type { ObservedInstance, ServiceObservation } from '../activities/types';
 import type { ServiceAction } from './types';
@@ -44,23 +45,4 @@ export function diffService(
   const targetIds = new Set((target?.instances ?? []).map(instanceId));
   const obsolete = Object.values(observed.active).filter((a) => !targetIds.has(a.instance));
   return { replacements, obsolete };
-}
-
-/** What runs for a service on Kubernetes, as far as deciding a change needs it. */
-export interface DeploymentFacts {
-  exists: boolean;
-  /** The spec hash Patchbay wrote on the Deployment. */
-  specHash: string | null;
-  /** The image of the spec Patchbay wrote (its annotation). */
-  image: string | null;
-  /** Its rollout is complete. */
-  done: boolean;
-}
-
-/** On Kubernetes a service is one Deployment: what a change does to it, from what runs there. */
-export function classifyKubernetes(target: ServiceSpec | null, observed: DeploymentFacts): ServiceAction {
-  if (!target) return observed.exists ? 'remove' : 'unchanged';
-  if (!observed.exists) return 'create';
-  if (observed.specHash === kubernetesSpecHash(target)) return observed.done ? 'unchanged' : 'repair';
-  return observed.image !== null && observed.image !== target.image ? 'patch' : 'update';
 }

@@ -1,15 +1,11 @@
-// Compensation: put replaced instances back, newest first. A compensation that fails is not guessed
-// around: the workflow waits for an operator to retry it (after fixing the cause) or abandon.
+// Compensation: put replaced units back, newest first, on whichever runtime recorded them. A
+// compensation that fails is not guessed around: the workflow waits for an operator to retry it
+// (after fixing the cause) or abandon.
 import { log } from '@temporalio/workflow';
-import { quick, stopping, watching } from './activityProxies';
+import { watching } from './activityProxies';
 import { failureMessage } from './failures';
 import type { OperatorGate } from './operatorGate';
-import {
-  isKubernetesStep,
-  type CompensationStep,
-  type InstancePhase,
-  type KubernetesCompensation,
-} from './types';
+import { compensationRuntime, type CompensationStep, type Report } from './runtimes';
 
 export interface UnwindResult {
   complete: boolean;
@@ -21,39 +17,27 @@ export async function unwind(
   steps: CompensationStep[],
   revision: number,
   gate: OperatorGate,
-  report: (instance: string, phase: InstancePhase, detail?: string) => void,
+  report: Report,
 ): Promise<UnwindResult> {
   for (const step of [...steps].reverse()) {
-    if (isKubernetesStep(step)) {
-      const done = await unwindKubernetes(step, gate, report);
-      if (!done.complete) return done;
-      continue;
-    }
-    const instance = step.ref.instance;
+    const runtime = compensationRuntime(step);
+    const unit = runtime.unitOf(step);
     for (;;) {
       try {
-        report(instance, 'rolling-back');
-        const grace = step.previous?.service.stopGracePeriod ?? 10_000;
-        const restored = await stopping(grace).restoreInstance({
-          ref: step.ref,
-          revision,
-          retiredName: step.retiredName,
-          previous: step.previous,
-        });
-        if (restored.outcome !== 'removed' && step.previous) {
-          const health = step.previous.service.health;
-          await watching(health.timeout).waitHealthy({ ref: step.ref, port: step.port, health });
-          if (step.lb) {
-            report(instance, 'enabling', `${step.lb.backend}/${step.lb.server}`);
-            await watching(health.timeout).lbEnable({ ...step.lb, upTimeoutMs: health.timeout });
-          }
+        report(unit, 'rolling-back');
+        const restored = await runtime.restore(step, revision);
+        const traffic = restored.serving ? runtime.traffic(step) : null;
+        if (traffic) {
+          const { lb, health } = traffic;
+          report(unit, 'enabling', `${lb.backend}/${lb.server}`);
+          await watching(health.timeout).lbEnable({ ...lb, upTimeoutMs: health.timeout });
         }
-        report(instance, 'rolled-back', restored.outcome);
+        report(unit, 'rolled-back', restored.detail);
         break;
       } catch (error) {
-        const reason = `compensation of ${step.ref.service}/${instance} failed: ${failureMessage(error)}`;
+        const reason = `compensation of ${runtime.describe(step)} failed: ${failureMessage(error)}`;
         log.error(reason);
-        report(instance, 'failed', reason);
+        report(unit, 'failed', reason);
         const action = await gate.waitForDecision('compensation-failed', reason, ['retry', 'abandon']);
         if (action === 'abandon') return { complete: false, reason };
       }
@@ -62,46 +46,12 @@ export async function unwind(
   return { complete: true };
 }
 
-/** Kubernetes: put the Deployment's previous spec back (or delete it if it is new) and wait for it. */
-async function unwindKubernetes(
-  step: KubernetesCompensation,
-  gate: OperatorGate,
-  report: (instance: string, phase: InstancePhase, detail?: string) => void,
-): Promise<UnwindResult> {
-  const k = step.kubernetes;
-  const id = `deployment/${k.service}`;
-  for (;;) {
-    try {
-      report(id, 'rolling-back');
-      const restored = await quick.k8sRestore(k);
-      if (restored.generation !== null && k.previous) {
-        await watching(k.previous.health.timeout).k8sWaitRollout({
-          runtime: k.runtime,
-          cloud: k.cloud,
-          service: k.service,
-          generation: restored.generation,
-          timeoutMs: k.previous.health.timeout,
-        });
-      }
-      report(id, 'rolled-back', restored.generation === null ? 'removed' : 'previous spec restored');
-      return { complete: true };
-    } catch (error) {
-      const reason = `compensation of ${k.service} (Deployment) failed: ${failureMessage(error)}`;
-      log.error(reason);
-      report(id, 'failed', reason);
-      const action = await gate.waitForDecision('compensation-failed', reason, ['retry', 'abandon']);
-      if (action === 'abandon') return { complete: false, reason };
-    }
-  }
-}
-
-/** Removes the kept old containers once the whole change has succeeded (Kubernetes keeps nothing). */
+/** Removes what was kept for a rollback (old containers…) once the whole change has succeeded. */
 export async function commit(steps: CompensationStep[]): Promise<void> {
   await Promise.all(
-    steps.flatMap((s) =>
-      !isKubernetesStep(s) && s.retiredName !== null
-        ? [quick.commitInstance({ ref: s.ref, retiredName: s.retiredName })]
-        : [],
-    ),
+    steps.flatMap((step) => {
+      const committed = compensationRuntime(step).commit(step);
+      return committed ? [committed] : [];
+    }),
   );
 }

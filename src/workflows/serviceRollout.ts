@@ -1,36 +1,20 @@
-// One service's part of a revision: replace every instance whose container does not match the
-// record, maxUnavailable at a time, each health-gated and baked; on failure, compensate.
+// One service's part of a revision, on any runtime: replace every unit that does not match the
+// record, maxUnavailable at a time, each drained, health-gated and baked; remove the units no
+// longer in the record; on failure, compensate. What a unit is (a container, a whole deployment)
+// and how each step is done is the runtime's (./runtimes/strategy.ts).
 import { setHandler } from '@temporalio/workflow';
-import type { InstanceRef, JobResult, LbTarget, ServiceObservation } from '../activities/types';
-import { imageVersion, instanceId, retiredContainerName } from '../record/identity';
-import {
-  Service,
-  type DockerHostSpec,
-  type InstanceSpec,
-  type JobSpec,
-  type ServiceSpec,
-} from '../record/schema';
-import { quick, stopping, watching } from './activityProxies';
+import type { JobResult, LbTarget } from '../activities/types';
+import { imageVersion } from '../record/identity';
+import { Service, type InstanceSpec, type JobSpec, type ServiceSpec } from '../record/schema';
+import { watching } from './activityProxies';
 import { failureMessage } from './failures';
 import { serviceProgressQuery } from './messages';
 import { installOperatorGate } from './operatorGate';
+import { serviceRuntime, type CompensationStep, type RolloutUnit } from './runtimes';
 import { unwind } from './saga';
-import { kubernetesRollout } from './kubernetesRollout';
-import { classify, diffService, nothingExists } from './classify';
-import type {
-  InstanceCompensation,
-  InstancePhase,
-  ServiceProgress,
-  ServiceResult,
-  ServiceRolloutInput,
-} from './types';
+import type { InstancePhase, ServiceProgress, ServiceResult, ServiceRolloutInput } from './types';
 
 const nowIso = (): string => new Date().toISOString();
-
-function hostsOf(specs: Array<ServiceSpec | null>, hosts: DockerHostSpec[]): DockerHostSpec[] {
-  const names = new Set(specs.flatMap((s) => s?.instances.map((i) => i.host) ?? []));
-  return hosts.filter((h) => names.has(h.name));
-}
 
 export async function serviceRolloutWorkflow(raw: ServiceRolloutInput): Promise<ServiceResult> {
   // Inputs recorded by older versions lack newer fields: the schema fills their defaults.
@@ -40,7 +24,7 @@ export async function serviceRolloutWorkflow(raw: ServiceRolloutInput): Promise<
     previous: raw.previous && Service.parse(raw.previous),
     loadBalancers: raw.loadBalancers ?? [],
   };
-  const { cloud, revision, service, target, previous } = input;
+  const { revision, service, target, previous } = input;
   const gate = installOperatorGate(nowIso);
   const progress: ServiceProgress = { service, action: 'planning', instances: [], blocked: null };
   setHandler(serviceProgressQuery, () => ({ ...progress, blocked: gate.block }));
@@ -52,12 +36,10 @@ export async function serviceRolloutWorkflow(raw: ServiceRolloutInput): Promise<
       entry.detail = detail;
     } else progress.instances.push({ instance, phase, detail });
   };
-  if (input.kubernetes)
-    return kubernetesRollout({ ...input, kubernetes: input.kubernetes }, progress, report, gate);
-  const hostByName = new Map(input.hosts.map((h) => [h.name, h]));
+  const runtime = serviceRuntime(input);
   const balancers = new Map(input.loadBalancers.map((lb) => [lb.name, lb]));
   /** The HAProxy server that fronts an instance, if the record says one does. */
-  const lbOf = (instance: InstanceSpec | undefined): LbTarget | null => {
+  const lbOf = (instance: InstanceSpec | null): LbTarget | null => {
     const balancer = instance?.lb ? balancers.get(instance.lb.balancer) : undefined;
     if (!instance?.lb || !balancer) return null;
     return {
@@ -73,25 +55,14 @@ export async function serviceRolloutWorkflow(raw: ServiceRolloutInput): Promise<
     await watching(lb.drainTimeoutMs).lbDrain(lb);
   };
   const jobs: JobResult[] = [];
-  const refOf = (instance: InstanceSpec): InstanceRef => ({
-    cloud,
-    service,
-    instance: instanceId(instance),
-    host: hostByName.get(instance.host) as DockerHostSpec,
-  });
 
-  const observed: ServiceObservation = await quick.observeService({
-    cloud,
-    service,
-    hosts: hostsOf([target, previous], input.hosts),
-  });
-  const { replacements, obsolete } = diffService(target, observed);
-  const action = classify(target, previous, replacements.length, obsolete.length, nothingExists(observed));
+  const plan = await runtime.observe();
+  const { action } = plan;
   progress.action = action;
 
   const result = (
     status: ServiceResult['status'],
-    steps: InstanceCompensation[],
+    steps: CompensationStep[],
     reason?: string,
   ): ServiceResult => ({
     service,
@@ -112,20 +83,9 @@ export async function serviceRolloutWorkflow(raw: ServiceRolloutInput): Promise<
     for (const job of due) {
       const label = `job ${job.name}`;
       report(label, 'starting', phase);
-      const host = hostByName.get(job.host ?? (spec.instances[0] as InstanceSpec).host) as DockerHostSpec;
-      jobs.push(
-        await watching(job.timeout).runJob({
-          cloud,
-          service,
-          revision,
-          phase,
-          job,
-          image: spec.image,
-          host,
-          volumes: spec.volumes,
-        }),
-      );
-      report(label, 'done', `${phase}, exit 0`);
+      const done = await runtime.runJob(phase, job, spec);
+      jobs.push(done);
+      report(label, 'done', `${phase}, exit ${done.exitCode}`);
     }
   };
   if (target) {
@@ -133,112 +93,68 @@ export async function serviceRolloutWorkflow(raw: ServiceRolloutInput): Promise<
       await runJobs('before', target);
     } catch (error) {
       // Nothing has been touched yet: the change stops here.
-      return result('failed', [], `${failureMessage(error)} (before any instance was touched)`);
+      return result('failed', [], `${failureMessage(error)} (${runtime.untouched})`);
     }
   }
 
-  for (const instance of replacements) report(instanceId(instance), 'pending');
-  for (const gone of obsolete) report(gone.instance, 'pending', 'not in the record any more');
+  for (const unit of plan.replace) report(unit.id, 'pending');
+  for (const unit of plan.remove) report(unit.id, 'pending', 'not in the record any more');
 
-  // The way back for an instance: its kept container, or its previous spec if that container is gone.
-  const previousOf = (id: string): InstanceCompensation['previous'] => {
-    const before = previous?.instances.find((p) => instanceId(p) === id);
-    const active = observed.active[id];
-    return previous && before && active
-      ? { service: previous, instance: before, revision: active.revision }
-      : null;
-  };
-
-  const steps: InstanceCompensation[] = [];
-  const replaceOne = async (instance: InstanceSpec, spec: ServiceSpec): Promise<void> => {
-    const ref = refOf(instance);
-    const active = observed.active[ref.instance];
-    // Only a serving instance is drained and re-enabled; a new one comes up as HAProxy's config says.
-    const lb = active ? lbOf(instance) : null;
+  const steps: CompensationStep[] = [];
+  const replaceOne = async (unit: RolloutUnit, spec: ServiceSpec): Promise<void> => {
+    // Only a serving unit is drained and re-enabled; a new one comes up as HAProxy's config says.
+    const lb = unit.retireFirst ? lbOf(unit.instance) : null;
     // Recorded before acting, so a failure halfway through retiring is compensated too.
-    steps.push({
-      ref,
-      port: instance.port,
-      retiredName: active ? retiredContainerName(cloud, service, ref.instance, revision) : null,
-      previous: previousOf(ref.instance),
-      lb,
-    });
-    await drain(lb, ref.instance);
-    if (active) {
-      report(ref.instance, 'retiring');
-      await stopping(previous?.stopGracePeriod ?? spec.stopGracePeriod).retireInstance({
-        ref,
-        revision,
-        stopTimeoutMs: previous?.stopGracePeriod ?? spec.stopGracePeriod,
-      });
+    const step = runtime.compensation(unit, lb);
+    steps.push(step);
+    await drain(lb, unit.id);
+    if (unit.retireFirst) {
+      report(unit.id, 'retiring');
+      await runtime.retire(unit, spec);
     }
-    report(ref.instance, 'starting');
-    const started = await quick.startInstance({ ref, service: spec, instance, revision });
-    report(ref.instance, 'health-gate');
-    const gated = await watching(spec.health.timeout).waitHealthy({
-      ref,
-      port: instance.port,
-      health: spec.health,
-    });
+    report(unit.id, 'starting', runtime.describeStart(spec));
+    const started = await runtime.start(unit, spec, step);
+    report(unit.id, 'health-gate', started.detail);
+    const healthy = await runtime.waitHealthy(unit, spec, started);
     if (lb) {
-      report(ref.instance, 'enabling', `${lb.backend}/${lb.server}`);
+      report(unit.id, 'enabling', `${lb.backend}/${lb.server}`);
       await watching(spec.health.timeout).lbEnable({ ...lb, upTimeoutMs: spec.health.timeout });
     }
-    if (spec.upgrade.bake > 0) {
-      report(ref.instance, 'baking', `healthy after ${gated.elapsedMs} ms`);
-      await watching(spec.upgrade.bake).bakeInstance({
-        ref,
-        port: instance.port,
-        health: spec.health,
-        containerId: started.containerId,
-        bakeMs: spec.upgrade.bake,
-      });
+    if (runtime.bake && spec.upgrade.bake > 0) {
+      report(unit.id, 'baking', healthy);
+      await runtime.bake(unit, spec, started);
     }
-    report(ref.instance, 'done', `healthy after ${gated.elapsedMs} ms`);
+    report(unit.id, 'done', healthy);
   };
 
   let failure: string | undefined;
   if (target) {
-    const batchSize = target.upgrade.maxUnavailable;
-    for (let i = 0; i < replacements.length && !failure; i += batchSize) {
-      const batch = replacements.slice(i, i + batchSize);
-      // allSettled, not all: every started instance must finish and be on the stack before unwinding.
-      const settled = await Promise.allSettled(batch.map((instance) => replaceOne(instance, target)));
+    const batchSize = runtime.batchSize(target);
+    for (let i = 0; i < plan.replace.length && !failure; i += batchSize) {
+      const batch = plan.replace.slice(i, i + batchSize);
+      // allSettled, not all: every started unit must finish and be on the stack before unwinding.
+      const settled = await Promise.allSettled(batch.map((unit) => replaceOne(unit, target)));
       settled.forEach((outcome, k) => {
         if (outcome.status === 'rejected') {
           const message = failureMessage(outcome.reason);
-          report(instanceId(batch[k] as InstanceSpec), 'failed', message);
+          report((batch[k] as RolloutUnit).id, 'failed', message);
           failure ??= message;
         }
       });
     }
   }
-  // Instances no longer in the record are retired (kept until commit), after the new ones serve.
-  for (const gone of failure ? [] : obsolete) {
-    const before = previous?.instances.find((p) => instanceId(p) === gone.instance);
-    const host = before ? hostByName.get(before.host) : undefined;
-    if (!before || !host) continue;
-    const ref: InstanceRef = { cloud, service, instance: gone.instance, host };
-    const lb = lbOf(before);
-    steps.push({
-      ref,
-      port: before.port,
-      retiredName: retiredContainerName(cloud, service, gone.instance, revision),
-      previous: previousOf(gone.instance),
-      lb,
-    });
+  // Units no longer in the record are removed (kept until commit), after the new ones serve.
+  for (const gone of failure ? [] : plan.remove) {
+    const lb = lbOf(gone.instance);
+    steps.push(runtime.compensation(gone, lb));
     try {
-      await drain(lb, gone.instance);
-      report(gone.instance, 'removing');
-      await stopping(previous?.stopGracePeriod ?? 10_000).retireInstance({
-        ref,
-        revision,
-        stopTimeoutMs: previous?.stopGracePeriod ?? 10_000,
-      });
-      report(gone.instance, 'removed');
+      await drain(lb, gone.id);
+      report(gone.id, 'removing');
+      await runtime.remove(gone);
+      report(gone.id, 'removed');
     } catch (error) {
       failure = failureMessage(error);
-      report(gone.instance, 'failed', failure);
+      report(gone.id, 'failed', failure);
     }
   }
   if (!failure && target) {

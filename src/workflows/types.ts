@@ -1,13 +1,9 @@
 // State and results of the workflows; shared with clients (they read them from queries and results).
-import type {
-  DockerHostSpec,
-  CloudRecord,
-  InstanceSpec,
-  KubernetesRuntimeSpec,
-  LoadBalancerSpec,
-  ServiceSpec,
-} from '../record/schema';
-import type { InstanceRef, JobResult, K8sRestoreInput, LbTarget } from '../activities/types';
+import type { CloudRecord, ServiceSpec } from '../record/schema';
+import type { JobResult } from '../activities/types';
+import type { CompensationStep, RuntimeTarget } from './runtimes/steps';
+
+export type { CompensationStep } from './runtimes/steps';
 
 export type RevisionOutcome = 'in-progress' | 'applied' | 'rolled-back' | 'failed';
 
@@ -75,28 +71,6 @@ export interface ChangeFinished {
   reason?: string;
 }
 
-/** One instance replaced (or removed) by a change, and how to put it back. */
-/** Docker: how to put one replaced instance back. */
-export interface InstanceCompensation {
-  ref: InstanceRef;
-  port: number;
-  retiredName: string | null;
-  previous: { service: ServiceSpec; instance: InstanceSpec; revision: number } | null;
-  /** The load-balancer server drained for this instance: put back once the instance is restored. */
-  lb?: LbTarget | null;
-}
-
-/** Kubernetes: how to put a service's Deployment back. */
-export interface KubernetesCompensation {
-  kubernetes: K8sRestoreInput;
-}
-
-export type CompensationStep = InstanceCompensation | KubernetesCompensation;
-
-export function isKubernetesStep(step: CompensationStep): step is KubernetesCompensation {
-  return 'kubernetes' in step;
-}
-
 export type InstancePhase =
   | 'pending'
   | 'retiring'
@@ -136,17 +110,14 @@ export interface ServiceResult {
   jobs?: JobResult[];
 }
 
-export interface ServiceRolloutInput {
+/** One service's rollout: what it was and becomes, and where it runs (the runtime's part of the record). */
+export interface ServiceRolloutInput extends RuntimeTarget {
   cloud: string;
   revision: number;
   previousRevision: number | null;
   service: string;
   target: ServiceSpec | null;
   previous: ServiceSpec | null;
-  hosts: DockerHostSpec[];
-  loadBalancers: LoadBalancerSpec[];
-  /** Set when the cloud runs on Kubernetes: the service is a Deployment there. */
-  kubernetes?: KubernetesRuntimeSpec;
 }
 
 export interface ServiceRevertInput {

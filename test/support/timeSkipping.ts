@@ -85,7 +85,22 @@ async function workflowBundle(): Promise<{ code: string }> {
 
 let runtimeInstalled = false;
 
-export async function startFastEnv(taskQueue = `fast-${process.pid}`): Promise<FastEnv> {
+export interface FastEnvOptions {
+  /**
+   * More activities for the worker (e.g. the campaign fakes, fakeCampaign.ts), made once the test
+   * server is up: they may use its client and the fakes.
+   */
+  activities?: (env: {
+    client: TestWorkflowEnvironment['client'];
+    runtime: ScriptedRuntime;
+    store: FakeStore;
+  }) => object;
+}
+
+export async function startFastEnv(
+  taskQueue = `fast-${process.pid}`,
+  options: FastEnvOptions = {},
+): Promise<FastEnv> {
   if (!runtimeInstalled) {
     // Workflow log lines (an operator gate's warnings, retries) are noise in a test's output.
     Runtime.install({ logger: new DefaultLogger('ERROR') });
@@ -105,7 +120,11 @@ export async function startFastEnv(taskQueue = `fast-${process.pid}`): Promise<F
       namespace: env.namespace ?? 'default',
       taskQueue,
       workflowBundle: await workflowBundle(),
-      activities: { ...runtime.activities, ...store.activities },
+      activities: {
+        ...runtime.activities,
+        ...store.activities,
+        ...options.activities?.({ client: env.client, runtime, store }),
+      },
       shutdownGraceTime: '1s',
       shutdownForceTime: '5s',
     });
