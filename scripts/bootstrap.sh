@@ -8,7 +8,10 @@
 #     its own cluster under .state, so the package's system cluster is not created)
 #   - Temporal's time-skipping test server for the fast workflow tests: Java and Maven (Debian's
 #     default-jre-headless and maven), then scripts/build-test-server.sh (cold ~10 s, cached after)
-#   - with --fixtures: the static busybox and the local test fixture images
+#   - for the multi-host test lab (scripts/multihost-lab.sh, which the tests start): iproute2,
+#     util-linux (nsenter) and procps, as root on Debian
+#   - with --fixtures: the static busybox and the local test fixture images; HAProxy; openssl and
+#     OpenSSH (client and server binaries; the tests run their own sshd) for the endpoint tests
 #   - with --openstack: the real OpenStack images from Debian's packages (cold ~5.5 min, warm <1 s)
 #   - with --kubernetes: a Kubernetes control plane built from its Go modules, etcd and KWOK, for the
 #     Kubernetes runtime tests (scripts/k8s-cluster.sh build; cold 5–12 min, cached after)
@@ -99,6 +102,13 @@ if ! docker_answers; then
   docker_answers || die "dockerd did not answer within 30 s; see $STATE/docker/dockerd.log"
 fi
 command -v docker >/dev/null || apt_install docker.io
+# The multi-host test lab (scripts/multihost-lab.sh: network namespaces, one dockerd in each) is
+# started by the tests that use it, as root; it needs ip, nsenter/findmnt/flock and pgrep.
+if is_debian_root; then
+  command -v ip >/dev/null || apt_install iproute2
+  { command -v nsenter && command -v findmnt && command -v flock; } >/dev/null || apt_install util-linux
+  command -v pgrep >/dev/null || apt_install procps
+fi
 
 # --- PostgreSQL (the record store) ------------------------------------------------------------
 # src/store/embeddedPostgres.ts runs /usr/lib/postgresql/<version>/bin/postgres itself (as the
@@ -123,6 +133,11 @@ if [ "$WITH_FIXTURES" = 1 ]; then
   { [ -x /bin/busybox ] && ! ldd /bin/busybox >/dev/null 2>&1; } || apt_install busybox-static
   # Tests drain and enable servers of a real HAProxy through its Runtime API.
   command -v haproxy >/dev/null || [ -x /usr/sbin/haproxy ] || apt_install haproxy
+  # Direct Docker endpoints (test/runtime/dockerEndpoints.it.test.ts): certificates for a second
+  # engine with TLS, and an sshd of the test's own on loopback with keys made by ssh-keygen.
+  command -v openssl >/dev/null || apt_install openssl
+  command -v ssh-keygen >/dev/null || apt_install openssh-client
+  [ -x /usr/sbin/sshd ] || apt_install openssh-server
   bash "$ROOT/scripts/build-fixtures.sh" >&2
 fi
 # --- OpenStack images ------------------------------------------------------------------------

@@ -17,6 +17,7 @@ import { dockerStatus, inspectOrNull, unreachableReason } from '../runtime/docke
 import { groupByService, listCloudContainers } from '../runtime/observe';
 import { containerLogTail } from '../runtime/containerLogs';
 import { probeHttp } from '../runtime/httpProbe';
+import { readHost, type HostProbe, type HostReading } from '../runtime/readHost';
 import { renderTemplate } from '../record/template';
 import { resolveSecretEnv } from '../runtime/secrets';
 import type {
@@ -192,6 +193,15 @@ export function createDockerActivities(deps: ActivityDeps) {
         groupByService(await listCloudContainers(deps.docker(host), input.cloud, input.service), byService);
       }
       return byService.get(input.service) ?? { active: {}, retired: [] };
+    },
+
+    /** Everything of a cloud on one host, and its instances' health from there (status, plan). */
+    async observeHost(input: {
+      cloud: string;
+      host: DockerHostSpec;
+      probes?: HostProbe[];
+    }): Promise<HostReading> {
+      return readHost(deps.docker(input.host), input.cloud, input.host.address, input.probes);
     },
 
     /** Stops an instance's container and keeps it under another name for instant rollback. */

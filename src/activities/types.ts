@@ -113,6 +113,8 @@ export interface LbTarget {
   backend: string;
   server: string;
   drainTimeoutMs: number;
+  /** The host HAProxy runs on, when the record names one: its Runtime API is driven from there. */
+  host?: DockerHostSpec;
 }
 
 export interface LbDrainResult {

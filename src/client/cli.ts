@@ -31,6 +31,8 @@ import {
 } from './render';
 import type { ChangeAccepted } from '../workflows/messages';
 import type * as WorkerMain from '../worker/main';
+import type * as AgentMain from '../agent/main';
+import { describeHosts, renderHosts } from './hosts';
 import type * as Dev from './dev';
 import type * as Demo from './demo';
 import type * as FixtureDemo from './fixtureDemo';
@@ -161,7 +163,10 @@ export function buildProgram(io: Io, setExit: (code: number) => void): Command {
       await withClient(async (client) => {
         const currentRevision = await client.currentRevision(record.metadata.name);
         const current = currentRevision?.record ?? null;
-        const plan = await runtimeView(record).plan(record, current);
+        const plan = await runtimeView(record, (input) => client.observeAgentHosts(input)).plan(
+          record,
+          current,
+        );
         io.out(
           opts.json
             ? json({
@@ -255,7 +260,7 @@ export function buildProgram(io: Io, setExit: (code: number) => void): Command {
       await withClient(async (client) => {
         const { current, summary } = await client.statusInput(cloud);
         const active = summary?.active ?? null;
-        const view = current ? runtimeView(current.record) : null;
+        const view = current ? runtimeView(current.record, (input) => client.observeAgentHosts(input)) : null;
         const watch = active ? await client.watchChange(active.workflowId) : null;
         const blocked = watch?.services.find((s) => s.blocked);
         const status = await cloudStatus(
@@ -382,6 +387,34 @@ export function buildProgram(io: Io, setExit: (code: number) => void): Command {
     .action(async () => {
       const { runWorkerProcess } = lazy<typeof WorkerMain>('../worker/main');
       await runWorkerProcess();
+    });
+
+  program
+    .command('agent')
+    .description(
+      "run this host's agent until SIGINT/SIGTERM: it polls the host's own task queue (outbound, to Temporal) " +
+        "and runs the host's steps on its local engine; secrets resolve here and never leave the host",
+    )
+    .requiredOption('--cloud <name>', 'the cloud this host belongs to')
+    .requiredOption('--host <name>', "the host's name in the record (spec.runtime.docker.hosts[].name)")
+    .action(async (opts: { cloud: string; host: string }) => {
+      const { runAgentProcess } = lazy<typeof AgentMain>('../agent/main');
+      await runAgentProcess({ cloud: opts.cloud, host: opts.host, onReady: (line) => io.err(line) });
+    });
+
+  program
+    .command('hosts')
+    .description(
+      'every host of the current records (or of one cloud): how it is reached and, for an agent, its version and when Temporal last saw it poll',
+    )
+    .argument('[cloud]')
+    .addOption(jsonOption())
+    .action(async (cloud: string | undefined, opts: { json?: boolean }) => {
+      await withClient(async (client) => {
+        const hosts = await client.inventory.hosts(cloud);
+        const rows = await describeHosts(client.client, client.client.options.namespace, hosts);
+        io.out(opts.json ? json({ hosts: rows }) : renderHosts(rows));
+      });
     });
 
   program

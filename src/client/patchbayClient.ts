@@ -1,5 +1,10 @@
 // The library behind the CLI (and for other programs): talks to the cloud workflows through the
 // documented updates and queries. It never prints; the CLI does.
+import {
+  observeHostsWorkflow,
+  type HostObservation,
+  type ObserveHostsInput,
+} from '../workflows/runtimes/observeHosts';
 import { Client, Connection, WithStartWorkflowOperation } from '@temporalio/client';
 import { PatchbayError } from '../lib/errors';
 import type { TemporalConfig } from '../lib/config';
@@ -83,6 +88,16 @@ export class PatchbayClient {
       config,
       options.storeUrl,
     );
+  }
+
+  /** Reads a cloud's agent hosts through their agents (status, plan): see observeHostsWorkflow. */
+  async observeAgentHosts(input: ObserveHostsInput): Promise<HostObservation[]> {
+    return this.client.workflow.execute(observeHostsWorkflow, {
+      taskQueue: this.config.taskQueue,
+      workflowId: `observe:${input.cloud}:${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 8)}`,
+      args: [input],
+      workflowExecutionTimeout: '2m',
+    });
   }
 
   async close(): Promise<void> {

@@ -3,7 +3,6 @@
 import { instanceId } from '../record/identity';
 import { imageVersion } from '../record/identity';
 import type { CloudRecord, ServiceSpec } from '../record/schema';
-import { probeHttp } from '../runtime/httpProbe';
 import type { ActiveChange, OperatorBlock, Revision } from '../workflows/types';
 import { EMPTY_OBSERVATION, type CloudObservation } from './observeCloud';
 import type { KubernetesObservation } from './observeDeployments';
@@ -99,39 +98,49 @@ export function kubernetesServices(
   });
 }
 
-/** Per service on Docker: each instance's container, and whether it answers its health check now. */
-export async function dockerServices(
+/**
+ * Per service on Docker: each instance's container and its health (read from its host), or, for an
+ * instance on a host that could not be read, that host and why.
+ */
+export function dockerServices(
   record: CloudRecord | undefined,
   observed: CloudObservation,
-): Promise<CloudStatus['services']> {
-  const hosts = new Map((record?.spec.runtime.docker.hosts ?? []).map((h) => [h.name, h]));
-  return Promise.all(
-    (record?.spec.services ?? []).map(async (service) => {
-      const observation = observed.get(service.name) ?? EMPTY_OBSERVATION;
-      const instances = await Promise.all(
-        service.instances.map(async (i): Promise<InstanceStatus> => {
-          const active = observation.active[instanceId(i)];
-          let health = 'not running';
-          if (active?.running) {
-            const address = hosts.get(i.host)?.address ?? '127.0.0.1';
-            const probe = await probeHttp(`http://${address}:${i.port}${service.health.http.path}`, 2_000);
-            health = `${probe.status === service.health.http.expectStatus ? 'healthy' : 'unhealthy'} (${probe.summary})`;
-          }
-          return {
-            instance: instanceId(i),
-            containerId: active?.containerId ?? null,
-            runningVersion: active?.version ?? null,
-            state: active ? (active.running ? 'running' : 'stopped') : null,
-            health,
-          };
-        }),
-      );
+  health: Record<string, string>,
+  unreachableHosts: Record<string, string> = {},
+): CloudStatus['services'] {
+  return (record?.spec.services ?? []).map((service) => {
+    const observation = observed.get(service.name) ?? EMPTY_OBSERVATION;
+    const lost = service.instances.filter((i) => unreachableHosts[i.host] !== undefined);
+    const instances = service.instances.map((i): InstanceStatus => {
+      const id = instanceId(i);
+      const hostDown = unreachableHosts[i.host];
+      if (hostDown !== undefined)
+        return {
+          instance: id,
+          containerId: null,
+          runningVersion: null,
+          state: null,
+          health: `host ${i.host} unreachable: ${hostDown}`,
+        };
+      const active = observation.active[id];
       return {
-        service: service.name,
-        recordedVersion: imageVersion(service.image),
-        instances,
-        drift: driftOf(service, observation),
+        instance: id,
+        containerId: active?.containerId ?? null,
+        runningVersion: active?.version ?? null,
+        state: active ? (active.running ? 'running' : 'stopped') : null,
+        health: health[id] ?? 'not running',
       };
-    }),
-  );
+    });
+    // An unreachable host's instances are unknown, not missing: no drift claimed for them.
+    const known = { ...service, instances: service.instances.filter((i) => !lost.includes(i)) };
+    return {
+      service: service.name,
+      recordedVersion: imageVersion(service.image),
+      instances,
+      drift: [
+        ...driftOf(known, observation),
+        ...lost.map((i) => `${instanceId(i)}: host ${i.host} unreachable (${unreachableHosts[i.host]})`),
+      ],
+    };
+  });
 }

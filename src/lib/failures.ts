@@ -82,6 +82,11 @@ export const FAILURES = {
     exitCode: 1,
     retryable: false,
   },
+  WRONG_HOST: {
+    meaning: 'an agent was asked to act for another cloud or host than its own, and refused',
+    exitCode: 1,
+    retryable: false,
+  },
   NOT_IN_STORE: {
     meaning: 'a cloud from before the record store has not moved its history there yet',
     exitCode: 1,

@@ -95,6 +95,14 @@ export function instanceSpecHash(service: ServiceSpec, instance: InstanceSpec): 
   );
 }
 
+/**
+ * The task queue a host's agent polls: one per cloud and host, so an agent serves exactly one host
+ * (cf. Temporal's worker-specific task queues).
+ */
+export function agentTaskQueue(cloud: string, host: string): string {
+  return `patchbay-agent:${cloud}:${host}`;
+}
+
 /** What the placeholders of a service's templates stand for on one Docker instance (template.ts). */
 export function instanceTemplateValues(service: ServiceSpec, instance: InstanceSpec): TemplateValues {
   return {

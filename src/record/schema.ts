@@ -30,25 +30,79 @@ export const SecretRef = z
   .string()
   .regex(/^(env:[A-Za-z_][A-Za-z0-9_]*|file:\/.+)$/, 'must be "env:NAME" or "file:/absolute/path"');
 
+/** Whether an address is this machine's own (a host there is reached directly, not through an agent). */
+export function isLoopback(address: string): boolean {
+  return /^(127\.\d+\.\d+\.\d+|::1|localhost)$/.test(address);
+}
+
+/** A file on the machine that uses it (worker or agent), by absolute path. */
+const AbsolutePath = z
+  .string()
+  .regex(/^\/./, 'must be an absolute path (a file on the machine that connects)');
+
+/** Certificates for a tcp:// Docker endpoint with TLS (Docker's "Protect the Docker daemon socket"). */
+export const DockerTls = z
+  .object({
+    /** The CA that signed the engine's certificate (the engine's own --tlscacert checks ours). */
+    ca: AbsolutePath,
+    /** This client's certificate, signed by a CA the engine trusts (its --tlscacert). */
+    cert: AbsolutePath,
+    /** This client's private key. */
+    key: AbsolutePath,
+  })
+  .strict();
+
 export const DockerHost = z
   .object({
     name: dnsLabel,
+    /**
+     * The host's Docker engine. Reached directly by the worker (reach: direct), or the engine the
+     * host's agent uses locally (reach: agent). Default: unix:///var/run/docker.sock.
+     */
     endpoint: z
       .string()
-      .regex(/^(unix:\/\/\/.+|tcp:\/\/[^/]+:\d+)$/, 'must be unix:///path/to/docker.sock or tcp://host:port')
-      .default('unix:///var/run/docker.sock'),
+      .regex(
+        /^(unix:\/\/\/.+|tcp:\/\/[^/]+:\d+|ssh:\/\/[^/@]+@[^/@]+)$/,
+        'must be unix:///path/to/docker.sock, tcp://host:port or ssh://user@host[:port]',
+      )
+      .optional(),
+    /**
+     * tcp:// only: the client side of Docker's TLS (dockerd --tlsverify): files on the machine that
+     * connects, read there when it connects; the record holds their paths, never their contents.
+     */
+    tls: DockerTls.optional(),
+    /**
+     * tcp:// only: `true` to use a plain tcp:// endpoint without TLS. Anyone who reaches such a port
+     * is root on the host; validation refuses plain tcp:// unless this says it is meant.
+     */
+    insecure: z.boolean().optional(),
+    /**
+     * ssh:// only: the private key (a file on the machine that connects). Default: the keys of the
+     * ssh-agent at $SSH_AUTH_SOCK. The remote user needs the docker CLI and access to its engine.
+     */
+    sshKey: AbsolutePath.optional(),
+    /**
+     * ssh:// only: the known_hosts file the host's key must be listed in (as `host` or `[host]:port`,
+     * plain or hashed). Default: ~/.ssh/known_hosts of the user that connects.
+     */
+    sshKnownHosts: AbsolutePath.optional(),
     /** Where this host's instances are probed (host networking: they bind on the host). */
     address: z.string().min(1).default('127.0.0.1'),
     /**
-     * The Temporal task queue of the worker that runs this host's activities (an agent on the host);
-     * default: the central worker's queue.
+     * How Patchbay reaches the host: `agent` (a `patchbay agent` on the host runs its activities,
+     * polling a task queue of its own; no engine API is exposed) or `direct` (the worker calls the
+     * endpoint). Default: direct for a loopback address or an explicit endpoint, agent otherwise.
      */
-    taskQueue: z
-      .string()
-      .regex(/^[A-Za-z0-9][A-Za-z0-9._:-]{0,199}$/, 'must be a task queue name (letters, digits, . _ : -)')
-      .optional(),
+    reach: z.enum(['agent', 'direct']).optional(),
+    /** How long a step may wait for the host's agent to take it before the host counts as unreachable. */
+    pickupTimeout: Duration.optional(),
   })
-  .strict();
+  .strict()
+  .transform((h) => ({
+    ...h,
+    endpoint: h.endpoint ?? 'unix:///var/run/docker.sock',
+    reach: h.reach ?? (h.endpoint !== undefined || isLoopback(h.address) ? 'direct' : 'agent'),
+  }));
 
 /** A Kubernetes cluster and namespace: each service is a Deployment (plus a Service) there. */
 export const KubernetesRuntime = z
@@ -108,6 +162,11 @@ export const LoadBalancer = z
           .regex(/^(unix:\/\/\/.+|tcp:\/\/[^/]+:\d+)$/, 'must be unix:///path or tcp://host:port'),
         /** How long a drained server may take to reach zero current sessions. */
         drainTimeout: Duration.default(30_000),
+        /**
+         * The host HAProxy runs on (a name in runtime.docker.hosts): its Runtime API is driven from
+         * there (by the host's agent when it has one). Default: from the central worker.
+         */
+        host: dnsLabel.optional(),
       })
       .strict(),
   })
@@ -235,6 +294,7 @@ export type CloudRecord = z.output<typeof CloudRecordSchema>;
 export type ServiceSpec = z.output<typeof Service>;
 export type InstanceSpec = z.output<typeof Instance>;
 export type DockerHostSpec = z.output<typeof DockerHost>;
+export type DockerTlsSpec = z.output<typeof DockerTls>;
 export type HealthCheckSpec = z.output<typeof HealthCheck>;
 export type JobSpec = z.output<typeof Job>;
 export type LoadBalancerSpec = z.output<typeof LoadBalancer>;

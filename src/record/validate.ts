@@ -3,6 +3,7 @@
 // workflow's update validator runs it, so a bad record is refused before it enters any history.
 import { formatPath, type RecordIssue } from '../lib/errors';
 import { formatDuration } from './duration';
+import { endpointProblems } from './endpoint';
 import { imageHasTagOrDigest } from './identity';
 import { CloudRecordSchema, type CloudRecord } from './schema';
 import { JOB_PLACEHOLDERS, PLACEHOLDERS, placeholdersIn, type Placeholder } from './template';
@@ -157,6 +158,7 @@ export function checkRecordSemantics(record: CloudRecord): RecordIssue[] {
   issues.push(...dependencyCycles(services));
   issues.push(...loadBalancerAndJobIssues(record, hostIndex));
   issues.push(...runtimeIssues(record));
+  issues.push(...endpointIssues(record));
   issues.push(...templateIssues(record));
   return issues;
 }
@@ -194,6 +196,19 @@ function templateIssues(record: CloudRecord): RecordIssue[] {
     }
   });
   return issues;
+}
+
+/** How each host's engine is reached: the endpoint's exact form and the settings that go with its kind. */
+function endpointIssues(record: CloudRecord): RecordIssue[] {
+  return record.spec.runtime.docker.hosts.flatMap((host, h) =>
+    endpointProblems(host).map((problem) =>
+      issue(
+        ['spec', 'runtime', 'docker', 'hosts', h, problem.field],
+        problem.shown ?? host[problem.field],
+        problem.message,
+      ),
+    ),
+  );
 }
 
 /** What each runtime needs of a service: Docker places instances on hosts, Kubernetes places pods. */
@@ -274,6 +289,14 @@ function loadBalancerAndJobIssues(record: CloudRecord, hostIndex: Map<string, nu
   const issues: RecordIssue[] = [];
   const balancers = new Map<string, number>();
   record.spec.loadBalancers.forEach((lb, i) => {
+    if (lb.haproxy.host !== undefined && !hostIndex.has(lb.haproxy.host))
+      issues.push(
+        issue(
+          ['spec', 'loadBalancers', i, 'haproxy', 'host'],
+          lb.haproxy.host,
+          `unknown host "${lb.haproxy.host}"; declared (spec.runtime.docker.hosts): ${quoteList(hostIndex.keys())}`,
+        ),
+      );
     const first = balancers.get(lb.name);
     if (first === undefined) balancers.set(lb.name, i);
     else {

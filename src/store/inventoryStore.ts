@@ -45,8 +45,39 @@ interface InventoryRow extends CloudDbRow {
   services: Array<{ service: string; image: string }>;
 }
 
+/** One host of a cloud's current record, as `patchbay hosts` lists it. */
+export interface InventoryHost {
+  cloud: string;
+  host: string;
+  address: string;
+  /** How the host is reached (records from before `reach` existed: direct). */
+  reach: 'agent' | 'direct';
+  endpoint: string;
+}
+
 export class InventoryStore {
   constructor(private readonly db: Db) {}
+
+  /** Every host of every cloud's current record (or of one cloud), by cloud then record order. */
+  async hosts(cloud?: string): Promise<InventoryHost[]> {
+    const rows = await this.db.query<{ cloud: string; host: Record<string, string | undefined> }>(
+      `SELECT c.name AS cloud, h.value AS host
+         FROM clouds c
+         JOIN revisions r ON r.cloud = c.name AND r.number = c.current_revision
+         CROSS JOIN LATERAL jsonb_array_elements(r.record->'spec'->'runtime'->'docker'->'hosts')
+              WITH ORDINALITY AS h(value, position)
+        WHERE $1::text IS NULL OR c.name = $1
+        ORDER BY c.name COLLATE "C", h.position`,
+      [cloud ?? null],
+    );
+    return rows.map(({ cloud: name, host }) => ({
+      cloud: name,
+      host: host.name ?? '?',
+      address: host.address ?? '127.0.0.1',
+      reach: host.reach === 'agent' ? 'agent' : 'direct',
+      endpoint: host.endpoint ?? 'unix:///var/run/docker.sock',
+    }));
+  }
 
   /** Every managed cloud, by name, with the services of its current revision (by service name). */
   async clouds(filter: InventoryFilter = {}): Promise<InventoryCloud[]> {

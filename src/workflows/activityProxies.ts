@@ -7,8 +7,12 @@ import {
   proxyLocalActivities,
   type RetryPolicy,
 } from '@temporalio/workflow';
-import type { Activities } from '../activities';
+import type { Activities as WorkerActivities } from '../activities';
+import type { AgentHello } from '../agent/version';
 import { failure } from '../lib/failures';
+
+/** What the central worker runs, and what only an agent answers (on its host's queue). */
+type Activities = WorkerActivities & { agentHello(): Promise<AgentHello> };
 
 const retry: RetryPolicy = {
   initialInterval: '1s',
@@ -56,10 +60,15 @@ export interface HostActivities {
  * queue of the worker that serves that host (cf. Temporal's worker-specific task queues sample).
  * When nothing picks a routed activity up in time, the failure says which host and queue.
  */
-export function onHostQueue(taskQueue: string | undefined, host = '?'): HostActivities {
+export function onHostQueue(
+  taskQueue: string | undefined,
+  host = '?',
+  pickupTimeoutMs?: number,
+): HostActivities {
   if (taskQueue === undefined) return { quick, stopping, watching };
-  const routed = { taskQueue, scheduleToStartTimeout: HOST_PICKUP_TIMEOUT };
-  const explain = <T extends object>(stubs: T): T => explainPickup(stubs, taskQueue, host);
+  const pickup = pickupTimeoutMs ?? HOST_PICKUP_TIMEOUT;
+  const routed = { taskQueue, scheduleToStartTimeout: pickup };
+  const explain = <T extends object>(stubs: T): T => explainPickup(stubs, taskQueue, host, pickup);
   return {
     quick: explain(proxyActivities<Activities>({ startToCloseTimeout: '20s', retry, ...routed })),
     stopping: (ms) =>
@@ -76,8 +85,16 @@ export function onHostQueue(taskQueue: string | undefined, host = '?'): HostActi
   };
 }
 
-/** Stubs whose schedule-to-start timeouts become "host X: nothing serves queue Q" failures. */
-export function explainPickup<T extends object>(stubs: T, taskQueue: string, host: string): T {
+/**
+ * Stubs whose schedule-to-start timeouts become "host X: nothing serves queue Q" failures
+ * (HOST_UNREACHABLE, details `{ host }`).
+ */
+export function explainPickup<T extends object>(
+  stubs: T,
+  taskQueue: string,
+  host: string,
+  pickup: number | typeof HOST_PICKUP_TIMEOUT = HOST_PICKUP_TIMEOUT,
+): T {
   return new Proxy(stubs, {
     get(target, name) {
       const stub = Reflect.get(target, name) as (...args: unknown[]) => Promise<unknown>;
@@ -92,7 +109,9 @@ export function explainPickup<T extends object>(stubs: T, taskQueue: string, hos
           )
             throw failure(
               'HOST_UNREACHABLE',
-              `host ${host}: no worker took ${String(name)} from task queue ${taskQueue} within ${HOST_PICKUP_TIMEOUT} (is the host's agent running?)`,
+              `host ${host}: no worker took ${String(name)} from task queue ${taskQueue} within ${typeof pickup === 'number' ? `${pickup / 1000}s` : pickup} (is the host's agent running?)`,
+              // Structured for what decides on it (a refused preflight names its unreachable hosts).
+              { host },
             );
           throw error;
         }

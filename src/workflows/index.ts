@@ -5,3 +5,4 @@ export { serviceRolloutWorkflow } from './serviceRollout';
 export { serviceRevertWorkflow } from './serviceRevert';
 export { campaignWorkflow } from './campaign';
 export { campaignCloudWorkflow } from './campaignCloud';
+export { observeHostsWorkflow } from './runtimes/observeHosts';

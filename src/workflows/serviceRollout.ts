@@ -6,12 +6,12 @@ import { setHandler } from '@temporalio/workflow';
 import type { JobResult, LbTarget } from '../activities/types';
 import { imageVersion } from '../record/identity';
 import { Service, type InstanceSpec, type JobSpec, type ServiceSpec } from '../record/schema';
-import { watching } from './activityProxies';
 import { failureMessage } from './failures';
 import { serviceProgressQuery } from './messages';
 import { installOperatorGate } from './operatorGate';
 import { serviceRuntime, type CompensationStep, type RolloutUnit } from './runtimes';
 import { unwind } from './saga';
+import { balancerActivities, lbTargetOf } from './traffic';
 import type { InstancePhase, ServiceProgress, ServiceResult, ServiceRolloutInput } from './types';
 
 const nowIso = (): string => new Date().toISOString();
@@ -37,22 +37,13 @@ export async function serviceRolloutWorkflow(raw: ServiceRolloutInput): Promise<
     } else progress.instances.push({ instance, phase, detail });
   };
   const runtime = serviceRuntime(input);
-  const balancers = new Map(input.loadBalancers.map((lb) => [lb.name, lb]));
   /** The HAProxy server that fronts an instance, if the record says one does. */
-  const lbOf = (instance: InstanceSpec | null): LbTarget | null => {
-    const balancer = instance?.lb ? balancers.get(instance.lb.balancer) : undefined;
-    if (!instance?.lb || !balancer) return null;
-    return {
-      runtimeApi: balancer.haproxy.runtimeApi,
-      backend: instance.lb.backend,
-      server: instance.lb.server,
-      drainTimeoutMs: balancer.haproxy.drainTimeout,
-    };
-  };
+  const lbOf = (instance: InstanceSpec | null): LbTarget | null =>
+    lbTargetOf(instance, input.loadBalancers, input.hosts);
   const drain = async (lb: LbTarget | null, id: string): Promise<void> => {
     if (!lb) return;
     report(id, 'draining', `${lb.backend}/${lb.server}`);
-    await watching(lb.drainTimeoutMs).lbDrain(lb);
+    await balancerActivities(input.cloud, lb).watching(lb.drainTimeoutMs).lbDrain(lb);
   };
   const jobs: JobResult[] = [];
 
@@ -118,7 +109,9 @@ export async function serviceRolloutWorkflow(raw: ServiceRolloutInput): Promise<
     const healthy = await runtime.waitHealthy(unit, spec, started);
     if (lb) {
       report(unit.id, 'enabling', `${lb.backend}/${lb.server}`);
-      await watching(spec.health.timeout).lbEnable({ ...lb, upTimeoutMs: spec.health.timeout });
+      await balancerActivities(input.cloud, lb)
+        .watching(spec.health.timeout)
+        .lbEnable({ ...lb, upTimeoutMs: spec.health.timeout });
     }
     if (runtime.bake && spec.upgrade.bake > 0) {
       report(unit.id, 'baking', healthy);

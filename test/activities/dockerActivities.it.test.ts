@@ -28,7 +28,12 @@ const PORT = 18601;
 const spec = (image: string, timeout = '5s'): ServiceSpec =>
   CloudRecordSchema.parse(fixtureRecord(cloud, { svc: { image, ports: [PORT], timeout } })).spec
     .services[0] as ServiceSpec;
-const host = { name: 'local', endpoint: 'unix:///var/run/docker.sock', address: '127.0.0.1' };
+const host = {
+  name: 'local',
+  endpoint: 'unix:///var/run/docker.sock',
+  address: '127.0.0.1',
+  reach: 'direct' as const,
+};
 const ref: InstanceRef = { cloud, service: 'svc', instance: `local-${PORT}`, host };
 const run = <A extends unknown[], R>(fn: (...args: A) => Promise<R>, ...args: A): Promise<R> =>
   new MockActivityEnvironment().run(fn, ...args);

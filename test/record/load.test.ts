@@ -56,7 +56,7 @@ describe('loadRecordFile', () => {
     const record = loadRecordFile(EXAMPLE);
     expect(record.metadata.name).toBe('lab');
     expect(record.spec.runtime.docker.hosts).toEqual([
-      { name: 'ctl1', endpoint: 'unix:///var/run/docker.sock', address: '127.0.0.1' },
+      { name: 'ctl1', endpoint: 'unix:///var/run/docker.sock', address: '127.0.0.1', reach: 'direct' },
     ]);
     expect(record.spec.services.map((s) => [s.name, s.dependsOn, s.instances.map((i) => i.port)])).toEqual([
       ['db', [], [18101]],

@@ -21,7 +21,22 @@ function input(): CloudRecordInput {
     kind: 'Cloud',
     metadata: { name: 'lab' },
     spec: {
-      runtime: { docker: { hosts: [{ name: 'ctl1' }, { name: 'ctl2', endpoint: 'tcp://10.0.0.2:2375' }] } },
+      runtime: {
+        docker: {
+          hosts: [
+            { name: 'ctl1' },
+            {
+              name: 'ctl2',
+              endpoint: 'tcp://10.0.0.2:2376',
+              tls: {
+                ca: '/etc/patchbay/ca.pem',
+                cert: '/etc/patchbay/cert.pem',
+                key: '/etc/patchbay/key.pem',
+              },
+            },
+          ],
+        },
+      },
       services: [service('db', 18101), service('api', 18111, { dependsOn: ['db'] }), service('web', 18121)],
     },
   };
@@ -50,6 +65,7 @@ describe('validateRecord: a valid record', () => {
       name: 'ctl1',
       endpoint: 'unix:///var/run/docker.sock',
       address: '127.0.0.1',
+      reach: 'direct',
     });
     expect(db).toMatchObject({
       dependsOn: [],

@@ -24,7 +24,9 @@ export function fastRecordInput(cloud: string, services: Record<string, FastServ
     kind: 'Cloud',
     metadata: { name: cloud, labels: { purpose: 'fast-test' } },
     spec: {
-      runtime: { docker: { hosts: [{ name: 'ctl1', endpoint: 'tcp://ctl1.invalid:2375' }] } },
+      runtime: {
+        docker: { hosts: [{ name: 'ctl1', endpoint: 'unix:///run/patchbay-fast/ctl1/docker.sock' }] },
+      },
       services: Object.entries(services).map(([name, s]) => ({
         name,
         image: s.image,

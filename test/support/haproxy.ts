@@ -11,7 +11,20 @@ export interface FixtureHaproxy {
   stop(): void;
 }
 
-export function startFixtureHaproxy(front: number, ports: number[]): FixtureHaproxy {
+export interface HaproxyPlacement {
+  /** Where the frontend listens (default 127.0.0.1). */
+  bind?: string;
+  /** Each server's address, by index (default 127.0.0.1 for all). */
+  servers?: string[];
+  /** Starts the process (default: here); e.g. inside a lab host's network namespace. */
+  spawnWith?: (cmd: string, args: string[]) => ChildProcess;
+}
+
+export function startFixtureHaproxy(
+  front: number,
+  ports: number[],
+  placement: HaproxyPlacement = {},
+): FixtureHaproxy {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'patchbay-haproxy-'));
   const socket = path.join(dir, 'admin.sock');
   const config = path.join(dir, 'haproxy.cfg');
@@ -28,16 +41,22 @@ export function startFixtureHaproxy(front: number, ports: number[]): FixtureHapr
       '  timeout server 10s',
       '  option http-server-close',
       'frontend fe',
-      `  bind 127.0.0.1:${front}`,
+      `  bind ${placement.bind ?? '127.0.0.1'}:${front}`,
       '  default_backend api',
       'backend api',
       '  balance roundrobin',
       '  option httpchk GET /health',
       '  http-check expect status 200',
-      ...ports.map((port, i) => `  server s${i + 1} 127.0.0.1:${port} check inter 300 fall 2 rise 1`),
+      ...ports.map(
+        (port, i) =>
+          `  server s${i + 1} ${placement.servers?.[i] ?? '127.0.0.1'}:${port} check inter 300 fall 2 rise 1`,
+      ),
       '',
     ].join('\n'),
   );
-  const child = spawn('haproxy', ['-W', '-db', '-f', config], { stdio: 'ignore' });
+  const args = ['-W', '-db', '-f', config];
+  const child = placement.spawnWith
+    ? placement.spawnWith('haproxy', args)
+    : spawn('haproxy', args, { stdio: 'ignore' });
   return { socket, process: child, stop: () => void child.kill('SIGTERM') };
 }

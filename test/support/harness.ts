@@ -65,6 +65,38 @@ export async function startWorker(
   return { child, output: () => output, kill: () => end('SIGKILL'), stop: () => end('SIGTERM') };
 }
 
+/** Starts `patchbay agent` for one host of a cloud as a separate process and waits until it polls. */
+export async function startAgent(
+  cloud: string,
+  host: string,
+  options: {
+    spawnWith?: (argv: string[], env: NodeJS.ProcessEnv) => ChildProcess;
+    env?: NodeJS.ProcessEnv;
+  } = {},
+): Promise<WorkerProcess> {
+  const argv = [process.execPath, BIN, 'agent', '--cloud', cloud, '--host', host];
+  const env = { ...baseEnv('unused-by-agents'), ...options.env };
+  const child = options.spawnWith
+    ? options.spawnWith(argv, env)
+    : spawn(argv[0]!, argv.slice(1), { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  let output = '';
+  child.stdout?.on('data', (d) => (output += d));
+  child.stderr?.on('data', (d) => (output += d));
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  const deadline = Date.now() + 60_000;
+  while (!output.includes('patchbay agent ')) {
+    if (child.exitCode !== null || Date.now() > deadline) throw new Error(`agent did not start:\n${output}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  const end = async (signal: NodeJS.Signals) => {
+    if (child.exitCode === null && child.signalCode === null) {
+      child.kill(signal);
+      await exited;
+    }
+  };
+  return { child, output: () => output, kill: () => end('SIGKILL'), stop: () => end('SIGTERM') };
+}
+
 export interface CliResult {
   code: number;
   stdout: string;
@@ -155,8 +187,9 @@ export async function servedVersions(ports: number[]): Promise<string[]> {
       const res = await fetch(`http://127.0.0.1:${port}/version`, {
         signal: AbortSignal.timeout(2_000),
       }).catch((e: Error) => e);
-      if (res instanceof Error) return `error: ${res.message}`;
-      return (await res.text()).trim();
+      // Not instanceof: a fetch error may come from another realm than the test's Error.
+      if (typeof (res as Response).text !== 'function') return `error: ${(res as Error).message}`;
+      return (await (res as Response).text()).trim();
     }),
   );
 }

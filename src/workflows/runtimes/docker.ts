@@ -2,11 +2,13 @@
 // instance: its serving container is stopped and kept (renamed) before the new one starts, and put
 // back from that kept container (or recreated from the previous spec) on rollback.
 import type { InstanceRef, ServiceObservation } from '../../activities/types';
-import { instanceId, retiredContainerName } from '../../record/identity';
+import { agentTaskQueue, instanceId, retiredContainerName } from '../../record/identity';
 import type { DockerHostSpec, InstanceSpec, ServiceSpec } from '../../record/schema';
 import { onHostQueue, type HostActivities } from '../activityProxies';
 import { classify, diffService, nothingExists } from '../classify';
 import type { ServiceRolloutInput } from '../types';
+import { agentTooOld } from '../../agent/version';
+import { failure } from '../../lib/failures';
 import type { CompensationStep, InstanceCompensation } from './steps';
 import type {
   CompensationRuntime,
@@ -18,19 +20,32 @@ import type {
 
 const DEFAULT_STOP_GRACE_MS = 10_000;
 
-/** The activity stubs for a host: on its own task queue when the record names one. */
-export function hostActivities(host: DockerHostSpec): HostActivities {
-  return onHostQueue(host.taskQueue, host.name);
+/** The task queue that reaches a host: its agent's, or (undefined) the central worker's. */
+function queueOf(cloud: string, host: DockerHostSpec): string | undefined {
+  // Hosts in histories from before `reach` existed have none: they were reached directly.
+  return host.reach === 'agent' ? agentTaskQueue(cloud, host.name) : undefined;
+}
+
+/** The activity stubs for a host: on its agent's task queue when it is reached through one. */
+export function hostActivities(cloud: string, host: DockerHostSpec | undefined): HostActivities {
+  if (!host) return onHostQueue(undefined);
+  return onHostQueue(queueOf(cloud, host), host.name, host.pickupTimeout);
 }
 
 /** Hosts grouped by the queue that reaches them, in record order; one group per queue. */
-function byQueue(hosts: DockerHostSpec[]): Array<{ queue: HostActivities; hosts: DockerHostSpec[] }> {
+function byQueue(
+  cloud: string,
+  hosts: DockerHostSpec[],
+): Array<{ queue: HostActivities; hosts: DockerHostSpec[] }> {
   const groups = new Map<string | undefined, DockerHostSpec[]>();
-  for (const host of hosts) groups.set(host.taskQueue, [...(groups.get(host.taskQueue) ?? []), host]);
+  for (const host of hosts) {
+    const queue = queueOf(cloud, host);
+    groups.set(queue, [...(groups.get(queue) ?? []), host]);
+  }
   // No host at all still makes one call (as versions before routing did): it answers "nothing".
   if (groups.size === 0) groups.set(undefined, []);
   return [...groups.entries()].map(([queue, members]) => ({
-    queue: onHostQueue(queue, members.map((h) => h.name).join(', ')),
+    queue: onHostQueue(queue, members.map((h) => h.name).join(', '), members[0]?.pickupTimeout),
     hosts: members,
   }));
 }
@@ -41,11 +56,24 @@ function hostsOf(specs: Array<ServiceSpec | null>, hosts: DockerHostSpec[]): Doc
 }
 
 export function dockerRevision(cloud: string, hosts: DockerHostSpec[]): RevisionRuntime {
+  const groups = byQueue(cloud, hosts);
   return {
-    preflight: (services) =>
-      services.flatMap((service) =>
-        byQueue(hosts).map((g) => g.queue.quick.preflightService({ cloud, service, hosts: g.hosts })),
+    preflight: (services) => [
+      // An agent host answers first who it is: one too old for these workflows is refused by name.
+      ...groups.flatMap((g) =>
+        g.hosts[0]?.reach === 'agent'
+          ? [
+              g.queue.quick.agentHello().then((hello) => {
+                const old = agentTooOld(hello);
+                if (old) throw failure('PREFLIGHT_FAILED', `preflight failed, nothing was touched: ${old}`);
+              }),
+            ]
+          : [],
       ),
+      ...services.flatMap((service) =>
+        groups.map((g) => g.queue.quick.preflightService({ cloud, service, hosts: g.hosts })),
+      ),
+    ],
   };
 }
 
@@ -58,14 +86,14 @@ export function dockerService(input: ServiceRolloutInput): ServiceRuntime {
     instance: instanceId(instance),
     host: hostByName.get(instance.host) as DockerHostSpec,
   });
-  const on = (instance: InstanceSpec): HostActivities => hostActivities(refOf(instance).host);
+  const on = (instance: InstanceSpec): HostActivities => hostActivities(cloud, refOf(instance).host);
   let observed: ServiceObservation = { active: {}, retired: [] };
   /** Previous instance specs of the units planned for removal (an obsolete container's instance). */
   const removedSpecs = new Map<string, InstanceSpec>();
 
   const observe = async (): Promise<ServiceObservation> => {
     const parts = await Promise.all(
-      byQueue(hostsOf([target, previous], input.hosts)).map((g) =>
+      byQueue(cloud, hostsOf([target, previous], input.hosts)).map((g) =>
         g.queue.quick.observeService({ cloud, service, hosts: g.hosts }),
       ),
     );
@@ -164,7 +192,7 @@ export function dockerService(input: ServiceRolloutInput): ServiceRuntime {
     },
     async runJob(phase, job, spec) {
       const host = hostByName.get(job.host ?? (spec.instances[0] as InstanceSpec).host) as DockerHostSpec;
-      return hostActivities(host)
+      return hostActivities(cloud, host)
         .watching(job.timeout)
         .runJob({ cloud, service, revision, phase, job, image: spec.image, host, volumes: spec.volumes });
     },
@@ -179,11 +207,11 @@ export const dockerCompensation: CompensationRuntime = {
   },
   traffic: (step) => {
     const s = step as InstanceCompensation;
-    return s.lb && s.previous ? { lb: s.lb, health: s.previous.service.health } : null;
+    return s.lb && s.previous ? { cloud: s.ref.cloud, lb: s.lb, health: s.previous.service.health } : null;
   },
   async restore(step: CompensationStep, revision) {
     const s = step as InstanceCompensation;
-    const on = hostActivities(s.ref.host);
+    const on = hostActivities(s.ref.cloud, s.ref.host);
     const grace = s.previous?.service.stopGracePeriod ?? DEFAULT_STOP_GRACE_MS;
     const restored = await on.stopping(grace).restoreInstance({
       ref: s.ref,
@@ -202,6 +230,9 @@ export const dockerCompensation: CompensationRuntime = {
     const s = step as InstanceCompensation;
     return s.retiredName === null
       ? null
-      : hostActivities(s.ref.host).quick.commitInstance({ ref: s.ref, retiredName: s.retiredName });
+      : hostActivities(s.ref.cloud, s.ref.host).quick.commitInstance({
+          ref: s.ref,
+          retiredName: s.retiredName,
+        });
   },
 };

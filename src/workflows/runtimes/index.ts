@@ -3,6 +3,8 @@
 import type { CloudRecord } from '../../record/schema';
 import type { ServiceRolloutInput } from '../types';
 import { dockerCompensation, dockerRevision, dockerService } from './docker';
+
+export { hostActivities } from './docker';
 import { kubernetesCompensation, kubernetesRevision, kubernetesService } from './kubernetes';
 import { isKubernetesStep, type CompensationStep, type RuntimeTarget } from './steps';
 import type { CompensationRuntime, RevisionRuntime, ServiceRuntime } from './strategy';

@@ -70,7 +70,7 @@ export interface CompensationRuntime {
   /** "keystone/ctl1-5000", "keystone (Deployment)": the subject of a failed compensation. */
   describe(step: CompensationStep): string;
   /** The load-balancer server to enable once the unit is back, if one was drained. */
-  traffic(step: CompensationStep): { lb: LbTarget; health: ServiceSpec['health'] } | null;
+  traffic(step: CompensationStep): { cloud: string; lb: LbTarget; health: ServiceSpec['health'] } | null;
   /** Puts the unit back and waits for it; says what was done, and whether it serves again. */
   restore(step: CompensationStep, revision: number): Promise<{ detail: string; serving: boolean }>;
   /** Removes what was kept for a rollback once the whole change succeeded; null: nothing kept. */

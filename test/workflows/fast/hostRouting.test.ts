@@ -1,10 +1,17 @@
-// Fast tests of the per-host task-queue seam (src/workflows/runtimes/docker.ts + activityProxies.ts):
-// a host whose record names a task queue has its activities run by the worker on that queue (an
-// agent, later), every other host's by the central worker; and when nothing serves that queue, the
-// failure names the host and the queue.
+// Fast tests of per-host routing (src/workflows/runtimes/docker.ts + activityProxies.ts): a host
+// reached through an agent has its activities run by the worker on its agent's task queue, every
+// other host's by the central worker; and when nothing serves that queue, the failure names the
+// host and the queue.
 import { ActivityFailure, RetryState, TimeoutFailure } from '@temporalio/common';
 import { Worker } from '@temporalio/worker';
 import { HOST_PICKUP_TIMEOUT, explainPickup } from '../../../src/workflows/activityProxies';
+import {
+  AGENT_PROTOCOL,
+  AGENT_VERSION,
+  REQUIRED_AGENT_PROTOCOL,
+  type AgentHello,
+} from '../../../src/agent/version';
+import { agentTaskQueue } from '../../../src/record/identity';
 import { CloudRecordSchema, type CloudRecord } from '../../../src/record/schema';
 import { changeWorkflow } from '../../../src/workflows';
 import { changeWorkflowId } from '../../../src/workflows/ids';
@@ -19,14 +26,15 @@ beforeAll(async () => {
 }, 120_000);
 afterAll(() => fast?.shutdown(), 30_000);
 
-/** api on ctl1 (central worker) and ctl2 (reached through `queue`), two instances each. */
-function twoHosts(cloud: string, image: string, queue: string): CloudRecord {
+/** api on ctl1 (central worker) and ctl2 (reached through its agent's queue), two instances each. */
+function twoHosts(cloud: string, image: string): CloudRecord {
   const input = fastRecordInput(cloud, { api: { image, ports: [8001, 8002] } });
   const spec = input.spec as {
     runtime: { docker: { hosts: object[] } };
     services: Array<{ instances: object[] }>;
   };
-  spec.runtime.docker.hosts.push({ name: 'ctl2', endpoint: 'tcp://ctl2.invalid:2375', taskQueue: queue });
+  // An address that is not this machine's: reached through its agent by default.
+  spec.runtime.docker.hosts.push({ name: 'ctl2', address: '10.77.0.12' });
   spec.services[0]!.instances.push({ host: 'ctl2', port: 8001 }, { host: 'ctl2', port: 8002 });
   return CloudRecordSchema.parse(input);
 }
@@ -44,21 +52,55 @@ function change(
   });
 }
 
-test("a host's activities run on the worker of its task queue, the others' on the central worker", async () => {
-  const cloud = cloudName('routed');
-  const queue = `agent-${cloud}-ctl2`;
-  const agent = createScriptedRuntime();
-  const agentWorker = await Worker.create({
+/** An agent for ctl2 of a cloud: the scripted runtime on its queue, saying hello with this protocol. */
+async function startAgent(cloud: string, protocol = AGENT_PROTOCOL) {
+  const runtime = createScriptedRuntime();
+  const hello: AgentHello = {
+    cloud,
+    host: 'ctl2',
+    version: protocol === 0 ? '0.0.9' : AGENT_VERSION,
+    protocol,
+    identity: 'fast',
+  };
+  const worker = await Worker.create({
     connection: fast.env.nativeConnection,
     namespace: fast.env.namespace ?? 'default',
-    taskQueue: queue,
-    activities: agent.activities,
+    taskQueue: agentTaskQueue(cloud, 'ctl2'),
+    activities: { ...runtime.activities, agentHello: async () => hello },
   });
-  const running = agentWorker.run();
+  const running = worker.run();
+  return {
+    runtime,
+    async stop() {
+      worker.shutdown();
+      await running;
+    },
+  };
+}
+
+test('an agent too old for the workflows is refused at preflight, naming both versions; nothing touched', async () => {
+  const cloud = cloudName('old-agent');
+  const agent = await startAgent(cloud, 0);
   try {
-    const v1 = twoHosts(cloud, 'x/api:v1', queue);
+    const result = await change(cloud, 1, null, twoHosts(cloud, 'x/api:v1'));
+    expect(result.outcome).toBe('failed');
+    expect(result.reason).toContain(
+      `host ctl2: its agent runs Patchbay 0.0.9 (agent protocol 0); this change needs agent protocol ${REQUIRED_AGENT_PROTOCOL}`,
+    );
+    expect(fast.runtime.calls(cloud, 'startInstance')).toEqual([]);
+    expect(agent.runtime.calls(cloud, 'startInstance')).toEqual([]);
+  } finally {
+    await agent.stop();
+  }
+});
+
+test("an agent host's activities run on its agent's queue, the others' on the central worker", async () => {
+  const cloud = cloudName('routed');
+  const { runtime: agent, stop } = await startAgent(cloud);
+  try {
+    const v1 = twoHosts(cloud, 'x/api:v1');
     expect((await change(cloud, 1, null, v1)).outcome).toBe('applied');
-    const v2 = twoHosts(cloud, 'x/api:v2', queue);
+    const v2 = twoHosts(cloud, 'x/api:v2');
     expect((await change(cloud, 2, v1, v2)).outcome).toBe('applied');
 
     const instances = (runtime: typeof agent, op: 'startInstance' | 'retireInstance' | 'commitInstance') =>
@@ -86,8 +128,7 @@ test("a host's activities run on the worker of its task queue, the others' on th
     ]);
     expect(agent.calls(cloud, 'retireInstance').map((e) => e.instance)).toEqual(['ctl2-8001', 'ctl2-8002']);
   } finally {
-    agentWorker.shutdown();
-    await running;
+    await stop();
   }
 });
 

@@ -178,6 +178,36 @@ describe('service rollout (time-skipping, in-memory runtime)', () => {
     expect(result.instances.find((i) => i.instance === 'ctl1-8003')?.phase).toBe('pending');
   }, 30_000);
 
+  test('a unit on an unreachable host is put back last: everything reachable first, then the operator', async () => {
+    const cloud = await onV1('unreachable');
+    fast.runtime.fail({ op: 'waitHealthy', service: 'api', instance: 'ctl1-8003', times: 1 });
+    // 8002's host does not answer for the first two tries: as a host whose agent is down.
+    fast.runtime.fail({
+      op: 'restoreInstance',
+      service: 'api',
+      instance: 'ctl1-8002',
+      times: 2,
+      type: 'HOST_UNREACHABLE',
+      message: 'host ctl1: no worker took restoreInstance from task queue q within 2m (scripted)',
+    });
+    const handle = await startRollout(cloud, 2, spec(cloud, 'x/api:v2'), spec(cloud, 'x/api:v1'));
+    const block = await waitForGate(handle);
+    expect(block.reason).toContain(
+      'compensation of api/ctl1-8002 failed: host ctl1: no worker took restoreInstance',
+    );
+    // Newest first, the unreachable one deferred past the others, then tried again before asking.
+    expect(order(cloud, 'restoreInstance')).toEqual(['ctl1-8003', 'ctl1-8002', 'ctl1-8001', 'ctl1-8002']);
+    expect(containers(cloud)[`pb-${cloud}-api-ctl1-8001`]).toBe('v1 r1');
+    expect(containers(cloud)[`pb-${cloud}-api-ctl1-8003`]).toBe('v1 r1');
+
+    await handle.executeUpdate(resolveUpdate, {
+      args: [{ action: 'retry', author: 'jest', note: 'host back' }],
+    });
+    const result = await handle.result();
+    expect(result.status).toBe('rolled-back');
+    expect(containers(cloud)).toEqual(active(cloud, 'v1', 1));
+  }, 30_000);
+
   test('a failed compensation waits for an operator: retry (after the retries, in skipped time)', async () => {
     const cloud = await onV1('comp-retry');
     fast.runtime.fail({ op: 'waitHealthy', service: 'api', instance: 'ctl1-8002', times: 1 });

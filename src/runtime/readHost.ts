@@ -1,0 +1,50 @@
+// What runs for a cloud on one host, and whether its instances answer their health checks from
+// there: what `status` and `plan` show. The worker reads a directly reached host in-process; an
+// agent reads its own host (the observeHost activity) — the same function either way.
+import type Docker from 'dockerode';
+import type { ServiceObservation } from '../activities/types';
+import { probeHttp } from './httpProbe';
+import { groupByService, listCloudContainers } from './observe';
+
+/** A health check to run from the host: GET http://<address>:<port><path>, expecting a status. */
+export interface HostProbe {
+  instance: string;
+  port: number;
+  path: string;
+  expectStatus: number;
+}
+
+export interface HostReading {
+  /** Per service: its serving and kept containers on this host. */
+  services: Record<string, ServiceObservation>;
+  /** Per probed instance: "healthy (200 OK)", "unhealthy (…)", "not running". */
+  health: Record<string, string>;
+}
+
+export async function readHost(
+  docker: Docker,
+  cloud: string,
+  address: string,
+  probes: HostProbe[] = [],
+): Promise<HostReading> {
+  const services = groupByService(await listCloudContainers(docker, cloud));
+  const running = new Set(
+    [...services.values()].flatMap((o) =>
+      Object.values(o.active)
+        .filter((a) => a.running)
+        .map((a) => a.instance),
+    ),
+  );
+  const health: Record<string, string> = {};
+  await Promise.all(
+    probes.map(async (p) => {
+      if (!running.has(p.instance)) {
+        health[p.instance] = 'not running';
+        return;
+      }
+      const probe = await probeHttp(`http://${address}:${p.port}${p.path}`, 2_000);
+      health[p.instance] = `${probe.status === p.expectStatus ? 'healthy' : 'unhealthy'} (${probe.summary})`;
+    }),
+  );
+  return { services: Object.fromEntries(services), health };
+}
