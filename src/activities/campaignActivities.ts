@@ -31,6 +31,11 @@ export type SubmitInput = {
   service: string;
   /** Campaigns in the store: mark the cloud's row running (this attempt) before anything else. */
   record?: { attempts: number };
+  /**
+   * Sending it again after revision `after` was refused (its hosts did not answer): only a revision
+   * newer than that is this attempt's to adopt.
+   */
+  after?: number;
 } & ({ kind: 'patch'; image: string } | { kind: 'revert'; toRevision: number });
 
 export type SubmitResult =
@@ -42,6 +47,8 @@ export type SubmitResult =
 export interface AwaitResult {
   outcome: Revision['outcome'];
   reason?: string;
+  /** Preflight refused the revision only because these hosts did not answer (nothing touched). */
+  unreachableHosts?: string[];
 }
 
 export const campaignAuthor = (campaignId: string): string => `campaign:${campaignId}`;
@@ -206,11 +213,13 @@ export function createCampaignActivities(deps: CampaignActivityDeps) {
       }
       const author = campaignAuthor(input.campaignId);
       const prefix = messagePrefix(input);
+      const after = input.after ?? 0;
       // Already sent (a retry after a crash): adopt that revision, never send a second one.
       const mine = await db.query<{ number: number }>(
         `SELECT number FROM revisions WHERE cloud = $1 AND author = $2 AND left(message, length($3)) = $3
+            AND number > $4
           ORDER BY number DESC LIMIT 1`,
-        [input.cloud, author, prefix],
+        [input.cloud, author, prefix, after],
       );
       if (mine[0]) {
         const before = await db.query<{ number: number }>(
@@ -222,7 +231,12 @@ export function createCampaignActivities(deps: CampaignActivityDeps) {
       }
       // Accepted by the cloud but not in the store yet: its workflow says so.
       const summary = await cloudSummary(client, input.cloud);
-      if (summary?.active && summary.active.author === author && summary.active.message.startsWith(prefix))
+      if (
+        summary?.active &&
+        summary.active.author === author &&
+        summary.active.message.startsWith(prefix) &&
+        summary.active.revision > after
+      )
         return { kind: 'accepted', revision: summary.active.revision, fromRevision: summary.current };
       const current = await revisions.current(input.cloud);
       if (!current) return { kind: 'invalid', reason: `cloud "${input.cloud}" has no applied revision yet` };
@@ -278,6 +292,8 @@ export function createCampaignActivities(deps: CampaignActivityDeps) {
      * The outcome of a revision once the cloud has recorded it in the store, else null. Short on
      * purpose: a campaign waits between calls in the workflow (a timer), never in an activity, so
      * hundreds of clouds in flight do not fill the worker's activity slots that their own changes need.
+     * A revision refused because hosts did not answer comes back with them, and its outcome row is
+     * left to the workflow (it tries the cloud again, or skips it, as the campaign says).
      */
     async cloudChangeOutcome(input: {
       cloud: string;
@@ -291,8 +307,8 @@ export function createCampaignActivities(deps: CampaignActivityDeps) {
     }): Promise<AwaitResult | null> {
       const rows = await deps
         .db()
-        .query<{ outcome: Revision['outcome']; reason: string | null }>(
-          'SELECT outcome, reason FROM revisions WHERE cloud = $1 AND number = $2',
+        .query<{ outcome: Revision['outcome']; reason: string | null; unreachable_hosts: string[] | null }>(
+          'SELECT outcome, reason, unreachable_hosts FROM revisions WHERE cloud = $1 AND number = $2',
           [input.cloud, input.revision],
         );
       // Not written yet (the cloud writes it with retries until the database answers): not done.
@@ -300,6 +316,7 @@ export function createCampaignActivities(deps: CampaignActivityDeps) {
       if (!row || row.outcome === 'in-progress') return null;
       const done: AwaitResult =
         row.reason === null ? { outcome: row.outcome } : { outcome: row.outcome, reason: row.reason };
+      if (row.unreachable_hosts?.length) return { ...done, unreachableHosts: row.unreachable_hosts };
       if (input.record) {
         const store = new CampaignStore(deps.db());
         const outcome = finishedOutcome(input.record.kind, input.record.base, done);

@@ -42,6 +42,15 @@ export const RunningSelector = z
   });
 export type RunningSelector = z.output<typeof RunningSelector>;
 
+/** What a campaign does with a cloud whose hosts did not answer (spec.unreachable); `{}`: the defaults. */
+export const UnreachablePolicy = z
+  .object({
+    action: z.enum(['retry', 'skip']).default('retry'),
+    retries: z.number().int().nonnegative().max(1000).default(10),
+    interval: Duration.default(60_000),
+  })
+  .strict();
+
 export const CampaignSpecSchema = z
   .object({
     apiVersion: z.literal(API_VERSION),
@@ -103,6 +112,12 @@ export const CampaignSpecSchema = z
           })
           .strict()
           .default({ action: 'retry', retries: 10, interval: 30_000 }),
+        /**
+         * A cloud whose change preflight refused because hosts did not answer (an agent offline):
+         * submit it again later (a new revision), or skip it. Either way it ends `skipped-unreachable`
+         * if its hosts stay away: not counted against the failure budget, the other clouds go on.
+         */
+        unreachable: UnreachablePolicy.default({ action: 'retry', retries: 10, interval: 60_000 }),
       })
       .strict(),
   })

@@ -10,12 +10,16 @@ import type { CampaignSummary } from './campaignClient';
 
 const DONE: CloudStatus[] = ['patched', 'already-at-target', 'reverted'];
 const BAD: CloudStatus[] = ['rolled-back', 'failed'];
+/** Finished without a change, outside the failure budget. */
+const SKIPPED: CloudStatus[] = ['skipped-busy', 'skipped-unreachable'];
 
-function bar(done: number, bad: number, total: number, width = 24): string {
+/** `#` done, `x` failed, `-` skipped, `.` still to come. */
+function bar(done: number, bad: number, skipped: number, total: number, width = 24): string {
   if (total === 0) return `[${' '.repeat(width)}]`;
   const good = Math.round((done / total) * width);
   const failed = Math.min(width - good, Math.round((bad / total) * width));
-  return `[${'#'.repeat(good)}${'x'.repeat(failed)}${'.'.repeat(width - good - failed)}]`;
+  const passed = Math.min(width - good - failed, Math.round((skipped / total) * width));
+  return `[${'#'.repeat(good)}${'x'.repeat(failed)}${'-'.repeat(passed)}${'.'.repeat(width - good - failed - passed)}]`;
 }
 
 function counts(c: Partial<Record<CloudStatus, number>>): string {
@@ -29,8 +33,9 @@ export function renderWave(w: WaveProgress): string {
   const total = w.end - w.start;
   const done = DONE.reduce((n, s) => n + (w.counts[s] ?? 0), 0);
   const bad = BAD.reduce((n, s) => n + (w.counts[s] ?? 0), 0);
+  const skipped = SKIPPED.reduce((n, s) => n + (w.counts[s] ?? 0), 0);
   const gate = w.approval ? (w.approved ? ' (approved)' : ' (needs approval)') : '';
-  return `  wave ${w.index + 1} ${w.name.padEnd(8)} ${bar(done, bad, total)} ${String(done + bad).padStart(5)}/${total}${gate}  ${counts(w.counts)}`;
+  return `  wave ${w.index + 1} ${w.name.padEnd(8)} ${bar(done, bad, skipped, total)} ${String(done + bad + skipped).padStart(5)}/${total}${gate}  ${counts(w.counts)}`;
 }
 
 export function renderCloudLine(o: CloudOutcome): string {
@@ -41,7 +46,7 @@ export function renderCloudLine(o: CloudOutcome): string {
   const revert = o.revertRevision !== undefined ? `, rolled back by revision ${o.revertRevision}` : '';
   const why = o.reason ? `: ${o.reason.split('\n')[0]}` : '';
   const revertError = o.revertError ? ` (campaign rollback failed: ${o.revertError})` : '';
-  return `  ${o.cloud.padEnd(24)} ${o.status.padEnd(18)}${rev}${revert}${why}${revertError}`;
+  return `  ${o.cloud.padEnd(24)} ${o.status.padEnd(19)}${rev}${revert}${why}${revertError}`;
 }
 
 export function renderCampaign(p: CampaignProgress, options: { allClouds?: boolean } = {}): string {

@@ -12,6 +12,8 @@ export interface StoredRevision extends Revision {
   cloud: string;
   kind: RevisionKind;
   workflowId: string;
+  /** Preflight refused this revision only because these hosts did not answer (ChangeResult's). */
+  unreachableHosts?: string[];
 }
 
 /** A revision without its record: what `history` lists. */
@@ -35,6 +37,8 @@ export interface FinishedRevision {
   outcome: Exclude<RevisionOutcome, 'in-progress'>;
   reason?: string;
   services: ServiceResult[];
+  /** Preflight refused the revision only because these hosts did not answer (column unreachable_hosts). */
+  unreachableHosts?: string[];
   finishedAt: string;
 }
 
@@ -91,6 +95,7 @@ interface RevisionDbRow {
   rollback_service: string | null;
   rollback_to: number | null;
   services?: ServiceResult[] | null;
+  unreachable_hosts?: string[] | null;
 }
 
 function toRevision(row: RevisionDbRow): StoredRevision {
@@ -110,6 +115,7 @@ function toRevision(row: RevisionDbRow): StoredRevision {
   if (row.rollback_service !== null && row.rollback_to !== null)
     out.rollbackOf = { service: row.rollback_service, toRevision: row.rollback_to };
   if (row.services) out.services = row.services;
+  if (row.unreachable_hosts) out.unreachableHosts = row.unreachable_hosts;
   if (row.record === undefined) delete (out as Partial<StoredRevision>).record;
   return out;
 }
@@ -160,9 +166,17 @@ async function markFinished(client: PoolClient, f: FinishedRevision): Promise<vo
   // Compensation data is runtime detail, not history.
   const services = f.services.map((s) => ({ ...s, steps: [] }));
   await client.query(
-    `UPDATE revisions SET outcome = $3, reason = $4, services = $5, finished_at = $6
+    `UPDATE revisions SET outcome = $3, reason = $4, services = $5, finished_at = $6, unreachable_hosts = $7
       WHERE cloud = $1 AND number = $2`,
-    [f.cloud, f.number, f.outcome, f.reason ?? null, JSON.stringify(services), f.finishedAt],
+    [
+      f.cloud,
+      f.number,
+      f.outcome,
+      f.reason ?? null,
+      JSON.stringify(services),
+      f.finishedAt,
+      f.unreachableHosts?.length ? f.unreachableHosts : null,
+    ],
   );
   await client.query(
     `UPDATE clouds SET

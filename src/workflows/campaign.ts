@@ -96,6 +96,7 @@ const PAGE = 100;
 /** Moving a campaign from before the store in: rows per activity call, well under the 2 MB payload limit. */
 const IMPORT_CHUNK_BYTES = 256 * 1024;
 
+/** What the failure budget counts; a skipped cloud (busy, hosts unreachable) does not spend it. */
 const FAILED: CloudStatus[] = ['rolled-back', 'failed'];
 const FINISHED_PHASES = ['completed', 'halted', 'aborted'];
 
@@ -508,7 +509,15 @@ export async function campaignWorkflow(input: CampaignInput): Promise<CampaignRe
       add(state.counts[wave.index]!, 'pending', -1);
       add(state.counts[wave.index]!, 'running');
       launch(
-        { campaignId: id, cloud, service, busy: spec.spec.busy, kind: 'patch', image },
+        {
+          campaignId: id,
+          cloud,
+          service,
+          busy: spec.spec.busy,
+          unreachable: spec.spec.unreachable,
+          kind: 'patch',
+          image,
+        },
         wave.index,
         (o) => recordOutcome(o, wave.index),
       );
@@ -561,6 +570,7 @@ export async function campaignWorkflow(input: CampaignInput): Promise<CampaignRe
           cloud: next.cloud,
           service,
           busy: spec.spec.busy,
+          unreachable: spec.spec.unreachable,
           kind: 'revert',
           toRevision: next.fromRevision,
         },

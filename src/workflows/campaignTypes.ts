@@ -2,7 +2,7 @@
 import type { CampaignSpec } from '../campaign/spec';
 import type { PlannedWave } from '../campaign/waves';
 
-/** Where one cloud is in a campaign. The last six are final. */
+/** Where one cloud is in a campaign. The last eight are final. */
 export type CloudStatus =
   | 'pending'
   | 'running'
@@ -11,13 +11,17 @@ export type CloudStatus =
   | 'rolled-back'
   | 'failed'
   | 'skipped-busy'
+  | 'skipped-unreachable'
   | 'not-started'
   | 'reverted';
 
 /** Outcomes that need no one's attention: left out of `attention` progress and of `campaign status` without --all. */
 export const QUIET_STATUSES: readonly CloudStatus[] = ['patched', 'already-at-target', 'not-started'];
 
-/** What happened to one cloud. `rolled-back` and `failed` count against the failure budget. */
+/**
+ * What happened to one cloud. `rolled-back` and `failed` count against the failure budget; the
+ * skipped ones (`skipped-busy`, `skipped-unreachable`: its hosts did not answer) do not.
+ */
 export interface CloudOutcome {
   cloud: string;
   status: CloudStatus;
@@ -26,7 +30,7 @@ export interface CloudOutcome {
   fromRevision?: number;
   /** Why it failed, was rolled back or skipped. */
   reason?: string;
-  /** Times a busy cloud was tried. */
+  /** Times the cloud was sent the change (a busy cloud, or one whose hosts did not answer, is tried again). */
   attempts?: number;
   /** The revision that took a patched cloud back (campaign rollback). */
   revertRevision?: number;

@@ -9,13 +9,15 @@ import { CloudRecordSchema, type ServiceSpec } from '../record/schema';
 import { serviceRevertWorkflow } from './serviceRevert';
 import { serviceRolloutWorkflow } from './serviceRollout';
 import { commit } from './saga';
-import { quick, recordingLocal } from './activityProxies';
+import { recordingLocal } from './activityProxies';
 import { revisionRuntime, runtimeTarget } from './runtimes';
+import { balancerActivities, lbTargetOf } from './traffic';
+import type { LbTarget } from '../activities/types';
 import { changeFinishedSignal, changeProgressQuery } from './messages';
 import { cloudWorkflowId, revertWorkflowId, serviceWorkflowId } from './ids';
 import { RECORD_STORE_PATCH } from './patches';
 import type { ChangeInput, ChangeProgress, ChangeResult, ServiceResult } from './types';
-import { failureMessage } from './failures';
+import { failureMessage, unreachableHostOf } from './failures';
 
 const OK = new Set(['succeeded', 'unchanged']);
 
@@ -36,6 +38,7 @@ async function report(cloud: string, result: ChangeResult): Promise<void> {
     outcome: result.outcome,
     reason: result.reason,
     services: result.services,
+    ...(result.unreachableHosts && { unreachableHosts: result.unreachableHosts }),
     finishedAt: new Date().toISOString(),
   });
   try {
@@ -47,6 +50,17 @@ async function report(cloud: string, result: ChangeResult): Promise<void> {
   } catch {
     // Not started by a cloud workflow (tests start changes directly): nobody to tell.
   }
+}
+
+/**
+ * The hosts that did not answer, sorted, when they are the only reason preflight refused the revision
+ * (every refusal a HOST_UNREACHABLE naming its host): the revision may pass once they are back. With
+ * any other problem (an image missing, say) undefined: retrying alone would not help.
+ */
+function onlyUnreachableHosts(refusals: unknown[]): string[] | undefined {
+  const hosts = refusals.map(unreachableHostOf);
+  if (hosts.some((h) => h === undefined)) return undefined;
+  return [...new Set(hosts as string[])].sort();
 }
 
 async function carryOut(raw: ChangeInput): Promise<ChangeResult> {
@@ -128,28 +142,35 @@ async function carryOut(raw: ChangeInput): Promise<ChangeResult> {
     })
     .flatMap((service) => service.instances)
     .flatMap((instance) => {
-      const balancer = loadBalancers.find((lb) => lb.name === instance.lb?.balancer);
-      return instance.lb && balancer
-        ? [
-            {
-              runtimeApi: balancer.haproxy.runtimeApi,
-              backend: instance.lb.backend,
-              server: instance.lb.server,
-              drainTimeoutMs: balancer.haproxy.drainTimeout,
-            },
-          ]
-        : [];
+      const target = lbTargetOf(instance, loadBalancers, where.hosts);
+      return target ? [target] : [];
+    });
+  // One check per balancer host (a balancer without one: the central worker, in one call as before).
+  const lbHosts = [...new Set(lbTargets.map((t) => t.host?.name))];
+  const lbChecks = () =>
+    lbHosts.map((name) => {
+      const targets = lbTargets.filter((t) => t.host?.name === name);
+      return balancerActivities(cloud, targets[0] as LbTarget).quick.lbCheck(targets);
     });
   // Preflight every service of the revision before any is touched: a missing image, a dead host or
   // an unknown load-balancer server must refuse the whole revision, not half of it.
   const preflight = await Promise.allSettled([
     ...revisionRuntime(cloud, where).preflight(toServices),
-    ...(lbTargets.length > 0 ? [quick.lbCheck(lbTargets)] : []),
+    // After the runtime's checks: the order older versions scheduled them in.
+    ...lbChecks(),
   ]);
-  const problems = preflight.flatMap((p) => (p.status === 'rejected' ? [failureMessage(p.reason)] : []));
-  if (problems.length > 0) {
+  const refusals = preflight.flatMap((p) => (p.status === 'rejected' ? [p.reason as unknown] : []));
+  if (refusals.length > 0) {
     progress.phase = 'done';
-    return { revision, outcome: 'failed', reason: problems.join('; '), services: [] };
+    const reason = refusals.map(failureMessage).join('; ');
+    const unreachableHosts = onlyUnreachableHosts(refusals);
+    return {
+      revision,
+      outcome: 'failed',
+      reason,
+      services: [],
+      ...(unreachableHosts && { unreachableHosts }),
+    };
   }
 
   const results: ServiceResult[] = [];

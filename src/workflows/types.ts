@@ -140,6 +140,11 @@ export interface ChangeResult {
   outcome: Exclude<RevisionOutcome, 'in-progress'>;
   reason?: string;
   services: ServiceResult[];
+  /**
+   * Set only when preflight refused the revision (outcome `failed`, nothing touched) because these
+   * hosts did not answer, and for no other reason: it may pass once they are back (campaigns retry).
+   */
+  unreachableHosts?: string[];
 }
 
 export interface ChangeProgress {

@@ -61,3 +61,41 @@ test('campaign list shows the phase and counts the store keeps', () => {
   expect(text).toMatch(/keystone-fix +COMPLETED +completed .* 12 patched/);
   expect(text).toMatch(/older +RUNNING +- /);
 });
+
+test('a cloud skipped because its hosts did not answer: finished in its wave (drawn "-"), shown with the hosts', () => {
+  const p = progressFromStore(
+    {
+      name: 'keystone-fix',
+      service: 'keystone',
+      image: 'patchbay/keystone:2',
+      spec,
+      startedBy: 'ops',
+      startedAt: '2026-12-01T10:00:00.000Z',
+      workflowId: 'campaign:keystone-fix',
+      phase: 'completed',
+      haltReason: null,
+      finishedAt: '2026-12-01T11:00:00.000Z',
+      updatedAt: '2026-12-01T11:00:00.000Z',
+    },
+    [
+      { wave: 0, status: 'patched', n: 1 },
+      { wave: 1, status: 'patched', n: 2 },
+      { wave: 1, status: 'skipped-unreachable', n: 1 },
+    ],
+    [
+      {
+        cloud: 'edge-7',
+        status: 'skipped-unreachable',
+        revision: 4,
+        fromRevision: 1,
+        attempts: 3,
+        reason: 'host unreachable: ctl2 (3 revisions refused at preflight, the last 4; nothing touched)',
+      },
+    ],
+  );
+  const text = renderCampaign(p);
+  expect(text).toContain(
+    `  wave 2 wave 2   [################--------]     3/3  2 patched, 1 skipped-unreachable`,
+  );
+  expect(text).toMatch(/edge-7 +skipped-unreachable revision 1 -> 4: host unreachable: ctl2 \(3 revisions/);
+});

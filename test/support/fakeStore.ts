@@ -79,6 +79,8 @@ function storeActivities(state: Omit<FakeStore, 'activities' | 'rows'>) {
       // Compensation data is runtime detail, not history.
       row.services = f.services.map((s) => ({ ...structuredClone(s), steps: [] }));
       row.finishedAt = f.finishedAt;
+      if (f.unreachableHosts?.length) row.unreachableHosts = [...f.unreachableHosts];
+      else delete row.unreachableHosts;
     }
     const cloud = state.clouds.get(f.cloud);
     if (cloud) {

@@ -48,6 +48,8 @@ export interface Fault {
   /** The failure type (default INTERNAL). */
   type?: FailureType;
   message?: string;
+  /** The failure's details (its first), e.g. `{ host }` for HOST_UNREACHABLE as explainPickup sends it. */
+  details?: unknown;
 }
 
 export interface JournalEntry {
@@ -105,6 +107,7 @@ export function createScriptedRuntime() {
       message,
       type: fault.type ?? 'INTERNAL',
       nonRetryable: !fault.retryable,
+      details: fault.details === undefined ? [] : [fault.details],
     });
   };
 

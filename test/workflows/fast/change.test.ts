@@ -1,7 +1,12 @@
 // Fast tests of one revision (src/workflows/change.ts): services in dependency order, a later
-// failure reverting the earlier services in reverse order, and a preflight that touches nothing.
+// failure reverting the earlier services in reverse order, and a preflight that touches nothing (and
+// names the hosts that did not answer when they alone refused it).
+import { ActivityFailure, RetryState, TimeoutFailure } from '@temporalio/common';
+import { failure } from '../../../src/lib/failures';
 import type { CloudRecord } from '../../../src/record/schema';
 import { changeWorkflow } from '../../../src/workflows';
+import { explainPickup } from '../../../src/workflows/activityProxies';
+import { unreachableHostOf } from '../../../src/workflows/failures';
 import { changeWorkflowId } from '../../../src/workflows/ids';
 import type { ChangeResult } from '../../../src/workflows/types';
 import { fastRecord } from '../../support/fastRecords';
@@ -152,6 +157,7 @@ describe('change workflow (time-skipping, in-memory runtime)', () => {
 
     expect(result).toMatchObject({ outcome: 'failed', services: [] });
     expect(result.reason).toContain('image x/web:v2 is not on host ctl1');
+    expect(result.unreachableHosts).toBeUndefined(); // not a host that did not answer
     // Every service was preflighted; none was observed, retired or started.
     expect(
       new Set(
@@ -166,4 +172,80 @@ describe('change workflow (time-skipping, in-memory runtime)', () => {
     expect(services(cloud, 'startInstance', 2)).toEqual([]);
     expect(containers(cloud)).toEqual(before);
   }, 30_000);
+
+  test('a preflight refused only because hosts did not answer names them (unreachableHosts); with another problem besides, it does not', async () => {
+    const { cloud, r1 } = await onV1('unreachable');
+    const before = containers(cloud);
+    const message = `host ctl1: no worker took preflightService from task queue patchbay-agent:${cloud}:ctl1 within 2m (is the host's agent running?)`;
+    // Every service's preflight on ctl1 times out waiting for the host's agent (as explainPickup says).
+    fast.runtime.fail({
+      op: 'preflightService',
+      cloud,
+      times: 4,
+      type: 'HOST_UNREACHABLE',
+      message,
+      details: { host: 'ctl1' },
+    });
+    const refused = await change(cloud, 2, r1, threeTier(cloud, V2));
+
+    expect(refused).toMatchObject({ outcome: 'failed', services: [], unreachableHosts: ['ctl1'] });
+    expect(refused.reason).toBe([message, message, message, message].join('; '));
+    expect(services(cloud, 'retireInstance', 2)).toEqual([]);
+    expect(services(cloud, 'startInstance', 2)).toEqual([]);
+    expect(containers(cloud)).toEqual(before);
+
+    // The host does not answer, and web's new image is missing besides: not only the hosts.
+    fast.runtime.fail({
+      op: 'preflightService',
+      cloud,
+      service: 'web',
+      times: 1,
+      type: 'PREFLIGHT_FAILED',
+      message: 'image x/web:v3 is not on host ctl1 (scripted)',
+    });
+    fast.runtime.fail({
+      op: 'preflightService',
+      cloud,
+      times: 3,
+      type: 'HOST_UNREACHABLE',
+      message,
+      details: { host: 'ctl1' },
+    });
+    const mixed = await change(cloud, 3, r1, threeTier(cloud, { ...V2, web: 'x/web:v3' }));
+    expect(mixed).toMatchObject({ outcome: 'failed', services: [] });
+    expect(mixed.reason).toContain('image x/web:v3 is not on host ctl1');
+    expect(mixed.reason).toContain(message);
+    expect(mixed.unreachableHosts).toBeUndefined();
+    expect(containers(cloud)).toEqual(before);
+  }, 30_000);
+});
+
+test('the failure explainPickup makes of a pickup timeout carries its host, as change.ts reads it', async () => {
+  const timedOut = new ActivityFailure(
+    'activity timed out',
+    'preflightService',
+    '1',
+    RetryState.NON_RETRYABLE_FAILURE,
+    undefined,
+    new TimeoutFailure('activity ScheduleToStart timeout', undefined, 'SCHEDULE_TO_START'),
+  );
+  const stubs = explainPickup({ preflightService: () => Promise.reject(timedOut) }, 'agent-q', 'ctl2');
+  const error: unknown = await stubs.preflightService().catch((e: unknown) => e);
+  expect(error).toMatchObject({ type: 'HOST_UNREACHABLE', details: [{ host: 'ctl2' }] });
+  expect(unreachableHostOf(error)).toBe('ctl2');
+  // Wrapped as an activity's failure (an agent's own refusal) it still counts; any other type does not.
+  expect(
+    unreachableHostOf(
+      new ActivityFailure(
+        'failed',
+        'preflightService',
+        '2',
+        RetryState.NON_RETRYABLE_FAILURE,
+        undefined,
+        error as Error,
+      ),
+    ),
+  ).toBe('ctl2');
+  expect(unreachableHostOf(failure('PREFLIGHT_FAILED', 'image missing', { host: 'ctl2' }))).toBeUndefined();
+  expect(unreachableHostOf(failure('HOST_UNREACHABLE', 'no host named'))).toBeUndefined();
 });
