@@ -1,6 +1,6 @@
 // Direct Docker endpoints other than the local socket, against real engines on loopback only:
 // - tcp:// with TLS: a SECOND dockerd started here (own data-root, exec-root, pidfile and sockets;
-//   no bridge, no iptables: it leaves the main engine alone) with --tlsverify on 127.0.0.1 and
+//   a bridge of its own, no iptables: it leaves the main engine alone) with --tlsverify on 127.0.0.1 and
 //   certificates made here with openssl (a CA, its server and client certificates, and a second CA
 //   with a client certificate the engine must refuse);
 // - ssh://: an sshd started here on 127.0.0.1 (own config, host key and authorized key); its
@@ -165,7 +165,18 @@ let sshd: ChildProcess | undefined;
 let second: Docker;
 const main = dockerClient('unix:///var/run/docker.sock');
 
+/**
+ * The second engine's own bridge. With `--bridge none` dockerd deletes the interface docker0 at
+ * start, and this engine shares the main engine's network namespace: that would take docker0 from
+ * the main engine (containers on its default network then fail to start). A bridge of its own,
+ * made here and removed after, leaves docker0 alone.
+ */
+const BRIDGE = 'pbtls0';
+
 async function startSecondEngine(): Promise<void> {
+  await exec('ip', ['link', 'del', BRIDGE]).catch(() => undefined);
+  await exec('ip', ['link', 'add', BRIDGE, 'type', 'bridge']);
+  await exec('ip', ['addr', 'add', '10.78.0.1/24', 'dev', BRIDGE]);
   writeFileSync(path.join(dir, 'daemon.json'), '{}'); // not /etc/docker/daemon.json
   const p = (name: string): string => path.join(dir, name);
   dockerd = start(
@@ -191,7 +202,7 @@ async function startSecondEngine(): Promise<void> {
       '--tlskey',
       p('server.key'),
       '--bridge',
-      'none',
+      BRIDGE,
       '--iptables=false',
       '--ip-masq=false',
       '--ip6tables=false',
@@ -276,6 +287,7 @@ afterAll(async () => {
   const containerdPid = path.join(dir, 'exec', 'containerd', 'containerd.pid');
   if (existsSync(containerdPid)) await stopPid(Number(readFileSync(containerdPid, 'utf8').trim()), 5_000);
   for (const child of children) if (child.exitCode === null && child.pid) process.kill(child.pid, 'SIGKILL');
+  await exec('ip', ['link', 'del', BRIDGE]).catch(() => undefined);
   // The engine leaves bind mounts under its roots (exec/netns/default…): deepest first.
   const mounts = readFileSync('/proc/self/mounts', 'utf8')
     .split('\n')
@@ -311,6 +323,17 @@ const sshHost = (over: Record<string, unknown> = {}): DockerHostSpec =>
     sshKnownHosts: f('known_hosts'),
     ...over,
   });
+
+test("the second engine leaves the main engine's docker0 alone (its default network still starts containers)", async () => {
+  await exec('ip', ['link', 'show', 'docker0']);
+  const probe = await main.createContainer({ Image: FIXTURE.v1, Cmd: ['job', 'true'], Tty: false });
+  try {
+    await probe.start();
+    expect(((await probe.wait()) as { StatusCode: number }).StatusCode).toBe(0);
+  } finally {
+    await probe.remove({ force: true });
+  }
+});
 
 describe('tcp:// with TLS (a second engine with --tlsverify)', () => {
   test('ping, info and lists reach the second engine through TLS', async () => {

@@ -49,12 +49,13 @@ export interface LabStatus {
 type HostRef = LabHost | string;
 const hostName = (host: HostRef): string => (typeof host === 'string' ? host : host.name);
 
-function lab(args: string[], timeoutMs = 60_000): Promise<string> {
+function lab(args: string[], timeoutMs = 60_000, env: NodeJS.ProcessEnv = {}): Promise<string> {
   return new Promise((resolve, reject) => {
     execFile(
       'bash',
       [LAB_SCRIPT, ...args],
-      { timeout: timeoutMs, maxBuffer: 4 << 20, killSignal: 'SIGKILL' },
+      // The env is passed explicitly: a test file's process.env is Jest's copy, not what children get.
+      { timeout: timeoutMs, maxBuffer: 4 << 20, killSignal: 'SIGKILL', env: { ...process.env, ...env } },
       (error, stdout, stderr) => {
         if (error)
           reject(new Error(`multihost-lab.sh ${args.join(' ')} failed: ${error.message}\n${stderr}`));
@@ -68,15 +69,18 @@ export async function labStatus(): Promise<LabStatus> {
   return JSON.parse(await lab(['status', '--json'])) as LabStatus;
 }
 
-/** Starts h1..hN (1..4), or finds them running; resolves once every engine answers and has the images. */
-export async function startLab(n = 3): Promise<LabHost[]> {
+/**
+ * Starts h1..hN (1..4), or finds them running; resolves once every engine answers and has the images
+ * (`images`, default: the fixture and HAProxy images).
+ */
+export async function startLab(n = 3, options: { images?: string[] } = {}): Promise<LabHost[]> {
   const run = process.env[TEST_ENV.run];
   // None running: this run starts it (and so its teardown stops it, even after a failed start).
   if (run && (await labStatus()).hosts.length === 0) {
     mkdirSync(path.dirname(OWNER_FILE), { recursive: true });
     writeFileSync(OWNER_FILE, run);
   }
-  await lab(['start', String(n)], 300_000);
+  await lab(['start', String(n)], 600_000, options.images ? { PBLAB_IMAGES: options.images.join(' ') } : {});
   const hosts = (await labStatus()).hosts.slice(0, n);
   if (hosts.length !== n || hosts.some((h) => !h.engine))
     throw new Error(`the lab did not come up: ${JSON.stringify(hosts)}`);

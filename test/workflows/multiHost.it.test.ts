@@ -234,7 +234,7 @@ test('rollback of the api puts v1 back on both hosts', async () => {
 
 /** A patch to v3 that fails mid-way because of `breakHost`; recovered by `heal` + resolve retry. */
 async function failMidPatch(breakHost: () => Promise<void>, heal: () => Promise<void>, hostName: string) {
-  const apply = runCli(['apply', writeRecord(record(FIXTURE.v3, '15s')), '--json'], QUEUE);
+  const apply = runCli(['apply', writeRecord(record(FIXTURE.v3, '8s')), '--json'], QUEUE);
   // h2 is replaced first and bakes; meanwhile the host breaks.
   await waitFor('h2 to serve v3', async () => (await apiVersions())[0] === 'v3', 60_000, 250);
   const brokenAt = Date.now();
