@@ -21,26 +21,28 @@ const retry: RetryPolicy = {
   maximumAttempts: 5,
 };
 
-export const quick = proxyActivities<Activities>({
-  startToCloseTimeout: '20s',
+/** Short runtime calls. */
+const quickOptions = { startToCloseTimeout: '20s', retry } as const;
+/** Stopping waits for the service's grace period. */
+const stoppingOptions = (stopGracePeriodMs: number) => ({
+  startToCloseTimeout: stopGracePeriodMs + 30_000,
+  retry,
+});
+/** Health gates and bakes: long, heartbeating, resumable from their heartbeat details. */
+const watchingOptions = (durationMs: number) => ({
+  startToCloseTimeout: durationMs + 60_000,
+  heartbeatTimeout: '5s' as const,
   retry,
 });
 
-/** Stopping waits for the service's grace period. */
+export const quick = proxyActivities<Activities>(quickOptions);
+
 export function stopping(stopGracePeriodMs: number) {
-  return proxyActivities<Activities>({
-    startToCloseTimeout: stopGracePeriodMs + 30_000,
-    retry,
-  });
+  return proxyActivities<Activities>(stoppingOptions(stopGracePeriodMs));
 }
 
-/** Health gates and bakes: long, heartbeating, resumable from their heartbeat details. */
 export function watching(durationMs: number) {
-  return proxyActivities<Activities>({
-    startToCloseTimeout: durationMs + 60_000,
-    heartbeatTimeout: '5s',
-    retry,
-  });
+  return proxyActivities<Activities>(watchingOptions(durationMs));
 }
 
 /**
@@ -70,18 +72,9 @@ export function onHostQueue(
   const routed = { taskQueue, scheduleToStartTimeout: pickup };
   const explain = <T extends object>(stubs: T): T => explainPickup(stubs, taskQueue, host, pickup);
   return {
-    quick: explain(proxyActivities<Activities>({ startToCloseTimeout: '20s', retry, ...routed })),
-    stopping: (ms) =>
-      explain(proxyActivities<Activities>({ startToCloseTimeout: ms + 30_000, retry, ...routed })),
-    watching: (ms) =>
-      explain(
-        proxyActivities<Activities>({
-          startToCloseTimeout: ms + 60_000,
-          heartbeatTimeout: '5s',
-          retry,
-          ...routed,
-        }),
-      ),
+    quick: explain(proxyActivities<Activities>({ ...quickOptions, ...routed })),
+    stopping: (ms) => explain(proxyActivities<Activities>({ ...stoppingOptions(ms), ...routed })),
+    watching: (ms) => explain(proxyActivities<Activities>({ ...watchingOptions(ms), ...routed })),
   };
 }
 

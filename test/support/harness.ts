@@ -38,22 +38,16 @@ export interface WorkerProcess {
   stop(): Promise<void>;
 }
 
-/** Starts `patchbay worker` as a separate process and waits until it polls. */
-export async function startWorker(
-  taskQueue: string,
-  extraEnv: NodeJS.ProcessEnv = {},
-): Promise<WorkerProcess> {
-  const child = spawn(process.execPath, [BIN, 'worker'], {
-    env: { ...baseEnv(taskQueue), ...extraEnv },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+/** Waits until a spawned patchbay process prints `ready` (60 s at most); SIGKILL/SIGTERM to end it. */
+async function untilReady(child: ChildProcess, ready: string, what: string): Promise<WorkerProcess> {
   let output = '';
   child.stdout?.on('data', (d) => (output += d));
   child.stderr?.on('data', (d) => (output += d));
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   const deadline = Date.now() + 60_000;
-  while (!output.includes('patchbay worker: task queue')) {
-    if (child.exitCode !== null || Date.now() > deadline) throw new Error(`worker did not start:\n${output}`);
+  while (!output.includes(ready)) {
+    if (child.exitCode !== null || Date.now() > deadline)
+      throw new Error(`${what} did not start:\n${output}`);
     await new Promise((r) => setTimeout(r, 100));
   }
   const end = async (signal: NodeJS.Signals) => {
@@ -63,6 +57,18 @@ export async function startWorker(
     }
   };
   return { child, output: () => output, kill: () => end('SIGKILL'), stop: () => end('SIGTERM') };
+}
+
+/** Starts `patchbay worker` as a separate process and waits until it polls. */
+export async function startWorker(
+  taskQueue: string,
+  extraEnv: NodeJS.ProcessEnv = {},
+): Promise<WorkerProcess> {
+  const child = spawn(process.execPath, [BIN, 'worker'], {
+    env: { ...baseEnv(taskQueue), ...extraEnv },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  return untilReady(child, 'patchbay worker: task queue', 'worker');
 }
 
 /** Starts `patchbay agent` for one host of a cloud as a separate process and waits until it polls. */
@@ -79,22 +85,7 @@ export async function startAgent(
   const child = options.spawnWith
     ? options.spawnWith(argv, env)
     : spawn(argv[0]!, argv.slice(1), { env, stdio: ['ignore', 'pipe', 'pipe'] });
-  let output = '';
-  child.stdout?.on('data', (d) => (output += d));
-  child.stderr?.on('data', (d) => (output += d));
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  const deadline = Date.now() + 60_000;
-  while (!output.includes('patchbay agent ')) {
-    if (child.exitCode !== null || Date.now() > deadline) throw new Error(`agent did not start:\n${output}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  const end = async (signal: NodeJS.Signals) => {
-    if (child.exitCode === null && child.signalCode === null) {
-      child.kill(signal);
-      await exited;
-    }
-  };
-  return { child, output: () => output, kill: () => end('SIGKILL'), stop: () => end('SIGTERM') };
+  return untilReady(child, 'patchbay agent ', 'agent');
 }
 
 export interface CliResult {
