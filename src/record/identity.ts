@@ -1,4 +1,5 @@
 // Names and labels that tie runtime objects back to the record. Pure: used by workflows, activities and CLI.
+import { configForHash } from './configFiles';
 import type { InstanceSpec, ServiceSpec } from './schema';
 import type { TemplateValues } from './template';
 
@@ -89,6 +90,7 @@ export function instanceSpecHash(service: ServiceSpec, instance: InstanceSpec): 
       secretEnv: service.secretEnv,
       command: service.command ?? null,
       volumes: service.volumes,
+      config: configForHash(service),
       host: instance.host,
       port: instance.port,
     }),
@@ -115,6 +117,6 @@ export function instanceTemplateValues(service: ServiceSpec, instance: InstanceS
 
 /** The spec hash of a Kubernetes service: everything that goes into its Deployment. */
 export function kubernetesSpecHash(service: ServiceSpec): string {
-  const { jobs: _jobs, dependsOn: _dependsOn, ...deployed } = service;
-  return fnv1a64(canonicalJson(deployed));
+  const { jobs: _jobs, dependsOn: _dependsOn, config: _config, ...deployed } = service;
+  return fnv1a64(canonicalJson({ ...deployed, config: configForHash(service) }));
 }

@@ -3,6 +3,7 @@
 // builtins) because workflow update validators use it too.
 import { z } from 'zod';
 import { parseDuration } from './duration';
+import { mergeIniOverrides } from './configFiles';
 
 export const API_VERSION = 'patchbay/v1';
 
@@ -234,6 +235,84 @@ export const Volume = z
   })
   .strict();
 
+/** A config file's text: inline `content`, or `from` a file the CLI reads next to the record. */
+export const ConfigText = z
+  .object({
+    content: z.string().optional(),
+    /** A path relative to the record's file (or absolute), read when the record is loaded. */
+    from: z.string().min(1).optional(),
+  })
+  .strict();
+
+/**
+ * One config file of a service's containers. Its text may use the placeholders ({{port}}, ...) and
+ * secret references (`{{ secret "env:NAME" }}`, `{{ secret "file:/path" }}`), resolved where the
+ * container is created. `overrides` are INI texts merged into it in order (section by section, key
+ * by key), as Kolla-Ansible merges /etc/kolla/config/<service>/<file> into its own files.
+ */
+export const ConfigFile = ConfigText.extend({
+  overrides: z.array(ConfigText).default([]),
+  /** Octal file mode. */
+  mode: z
+    .string()
+    .regex(/^0?[0-7]{3}$/, 'must be an octal mode such as "0644" or "0640"')
+    .default('0644'),
+  /** Numeric "uid:gid" of the file in the container (default 0:0). */
+  owner: z
+    .string()
+    .regex(/^\d+:\d+$/, 'must be a numeric "uid:gid" such as "0:42"')
+    .optional(),
+})
+  .strict()
+  .superRefine((file, ctx) => {
+    const unread = (what: string, path: Array<string | number>) =>
+      ctx.addIssue({
+        code: 'custom',
+        path,
+        message: `${what} has \`from\` but no content: \`from\` files are read by the CLI when it loads the record file; a record given as data must carry \`content\``,
+      });
+    if (file.content === undefined) {
+      if (file.from !== undefined) unread('the file', ['from']);
+      else
+        ctx.addIssue({
+          code: 'custom',
+          path: [],
+          message: "give the file's `content` or `from` (a file next to the record)",
+        });
+    }
+    file.overrides.forEach((o, i) => {
+      if (o.content !== undefined) return;
+      if (o.from !== undefined) unread('this override', ['overrides', i, 'from']);
+      else
+        ctx.addIssue({
+          code: 'custom',
+          path: ['overrides', i],
+          message: "give the override's `content` or `from`",
+        });
+    });
+  })
+  .transform((file) => {
+    const content = mergeIniOverrides(
+      file.content as string,
+      file.overrides.map((o) => o.content as string),
+    );
+    // Stored normalised: the merged text; `from` kept to say where it came from.
+    return {
+      content,
+      mode: file.mode,
+      ...(file.owner ? { owner: file.owner } : {}),
+      ...(file.from ? { from: file.from } : {}),
+    };
+  });
+
+/** A file's path in the container: absolute, no "." or ".." segments, not a directory. */
+export const ConfigPath = z
+  .string()
+  .regex(
+    /^(\/(?!\.\.?(\/|$))[^/\0]+)+$/,
+    'must be an absolute file path such as /etc/keystone/keystone.conf (no "..", no trailing "/")',
+  );
+
 export const Service = z
   .object({
     name: dnsLabel,
@@ -251,6 +330,8 @@ export const Service = z
     secretEnv: z.record(z.string(), SecretRef).default({}),
     command: z.array(z.string()).optional(),
     volumes: z.array(Volume).default([]),
+    /** Config files by their path in the container, versioned with the record (see ConfigFile). */
+    config: z.record(ConfigPath, ConfigFile).default({}),
     health: HealthCheck,
     upgrade: UpgradePolicy.default({
       strategy: 'rolling',
@@ -299,4 +380,5 @@ export type HealthCheckSpec = z.output<typeof HealthCheck>;
 export type JobSpec = z.output<typeof Job>;
 export type LoadBalancerSpec = z.output<typeof LoadBalancer>;
 export type InstanceLbSpec = z.output<typeof InstanceLb>;
+export type ConfigFileSpec = z.output<typeof ConfigFile>;
 export type KubernetesRuntimeSpec = z.output<typeof KubernetesRuntime>;

@@ -42,3 +42,33 @@ export function usesAny(templates: Iterable<string>, names: readonly Placeholder
   for (const t of templates) if (placeholdersIn(t).some((p) => (names as string[]).includes(p))) return true;
   return false;
 }
+
+/**
+ * A secret reference in a config file: `{{ secret "env:NAME" }}` or `{{ secret "file:/path" }}`. The
+ * record, the revisions and every history hold the reference; the value is put in where the
+ * container is created (the worker or the host's agent), as with secretEnv.
+ */
+const SECRET_PATTERN = /\{\{\s*secret\s+"(env:[A-Za-z_][A-Za-z0-9_]*|file:\/[^"]+)"\s*\}\}/g;
+const ANY_BRACES = /\{\{[^{}]*\}\}/g;
+
+/** The secret references (env:NAME, file:/path) a text uses, in order. */
+export function secretRefsIn(text: string): string[] {
+  return [...text.matchAll(SECRET_PATTERN)].map((m) => m[1] as string);
+}
+
+/** Every `{{ ... }}` that is neither a placeholder in `allowed` nor a well-formed secret reference. */
+export function templateProblems(text: string, allowed: readonly Placeholder[]): string[] {
+  const problems: string[] = [];
+  for (const [whole] of text.matchAll(ANY_BRACES)) {
+    if (new RegExp(`^${SECRET_PATTERN.source}$`).test(whole)) continue;
+    const name = /^\{\{\s*(\w+)\s*\}\}$/.exec(whole)?.[1];
+    if (name !== undefined && (allowed as string[]).includes(name)) continue;
+    problems.push(whole);
+  }
+  return problems;
+}
+
+/** The text with each secret reference replaced by what `resolve` gives for it. */
+export function resolveSecretRefs(text: string, resolve: (ref: string) => string): string {
+  return text.replace(SECRET_PATTERN, (_whole, ref: string) => resolve(ref));
+}

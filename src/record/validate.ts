@@ -6,7 +6,13 @@ import { formatDuration } from './duration';
 import { endpointProblems } from './endpoint';
 import { imageHasTagOrDigest } from './identity';
 import { CloudRecordSchema, type CloudRecord } from './schema';
-import { JOB_PLACEHOLDERS, PLACEHOLDERS, placeholdersIn, type Placeholder } from './template';
+import {
+  JOB_PLACEHOLDERS,
+  PLACEHOLDERS,
+  placeholdersIn,
+  templateProblems,
+  type Placeholder,
+} from './template';
 import { REDACTED, SECRET_NAME, zodIssues } from './zodIssues';
 
 export { REDACTED } from './zodIssues';
@@ -184,6 +190,29 @@ function templateIssues(record: CloudRecord): RecordIssue[] {
     for (const [name, value] of Object.entries(service.env))
       check(at('env', name), value, all, "a service's env");
     service.command?.forEach((part, c) => check(at('command', c), part, all, "a service's command"));
+    const hasJobs = service.jobs.before.length + service.jobs.after.length > 0;
+    for (const [path, file] of Object.entries(service.config)) {
+      // A ConfigMap is one per service: the pod name and node are not known when it is written.
+      const allowed: readonly Placeholder[] = record.spec.runtime.kubernetes
+        ? (['port', 'service'] as const)
+        : hasJobs
+          ? JOB_PLACEHOLDERS
+          : all;
+      const why = record.spec.runtime.kubernetes
+        ? 'on Kubernetes one ConfigMap serves every pod, so config files'
+        : hasJobs
+          ? "this service's jobs get its config files too, so they"
+          : 'config files';
+      for (const problem of templateProblems(file.content, allowed)) {
+        issues.push(
+          issue(
+            at('config', path, 'content'),
+            problem,
+            `unknown placeholder ${problem}: ${why} can use ${allowed.map((p) => `{{${p}}}`).join(', ')} and {{ secret "env:NAME" }} / {{ secret "file:/path" }}`,
+          ),
+        );
+      }
+    }
     for (const phase of ['before', 'after'] as const) {
       service.jobs[phase].forEach((job, j) => {
         const what = 'a job (not an instance)';

@@ -25,6 +25,7 @@ function spec(extra: Partial<ServiceSpec> = {}): ServiceSpec {
     upgrade: { strategy: 'rolling', maxUnavailable: 1, maxSurge: 1, bake: 0, onFailure: 'rollback' },
     stopGracePeriod: 10_000,
     jobs: { before: [], after: [] },
+    config: {},
     ...extra,
   };
 }
