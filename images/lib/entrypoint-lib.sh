@@ -1,7 +1,10 @@
 # shellcheck shell=bash
 # Sourced by every image's entrypoint (/usr/local/lib/patchbay/entrypoint-lib.sh in the image).
-# The containers run with host networking, several instances of one image on one host, so every
-# setting comes from the environment and each entrypoint writes its configuration at start.
+# The containers run with host networking, several instances of one image on one host. Each
+# OpenStack image runs in one of two modes: its configuration file delivered into the container
+# before it starts (a record's services[].config; the entrypoint only checks it, fixes its owner and
+# mode and reads what it needs from it), or, when the service's DB URL variable is set, written by
+# the entrypoint at start from environment variables (the older records' way).
 # Logs go to stderr, where `docker logs` finds them.
 
 log() { printf '%s %s: %s\n' "$(date -u +%FT%TZ)" "${PATCHBAY_IMAGE:-patchbay}" "$*" >&2; }
@@ -40,6 +43,28 @@ wait_for_db() {
   [ -n "$host" ] || return 0 # a unix socket URL: nothing to wait for over TCP
   log "waiting (at most ${seconds} s) for the database at $host:$port"
   wait_for_tcp "$host" "$port" "$seconds"
+}
+
+# ini_get FILE SECTION KEY: the value of KEY in [SECTION] of an oslo.config file, empty if it has
+# none. Read with Python's configparser (no interpolation: an oslo-escaped "$$" stays doubled; a key
+# given twice keeps its last value, as oslo.config does for a single-valued option).
+ini_get() {
+  python3 - "$@" <<'PY'
+import configparser, sys
+path, section, key = sys.argv[1:4]
+parser = configparser.RawConfigParser(strict=False, interpolation=None)
+with open(path, encoding="utf-8") as f:
+    parser.read_file(f)
+print(parser.get(section, key, fallback=""))
+PY
+}
+
+# A delivered configuration file: it must be there, and the service user may read it and nobody
+# else (it holds the database password): root-owned, group GROUP (the service user's), mode 0640.
+own_config() { # FILE GROUP
+  [ -f "$1" ] || die "no configuration: deliver $1 (a record's services[].config) or set the DB URL variable"
+  chown "root:$2" "$1"
+  chmod 640 "$1"
 }
 
 # oslo.config expands $name in values; a literal $ (in a password) must be written $$.

@@ -20,6 +20,8 @@ import { probeHttp } from '../runtime/httpProbe';
 import { readHost, type HostProbe, type HostReading } from '../runtime/readHost';
 import { renderTemplate } from '../record/template';
 import { resolveSecretEnv } from '../runtime/secrets';
+import { renderConfigFiles, type RenderedConfigFile } from '../record/configFiles';
+import { configDigest, deliverConfigFiles, resolveConfigFiles } from '../runtime/configDelivery';
 import type {
   BakeInput,
   CommitInput,
@@ -85,6 +87,32 @@ function exitDescription(info: Docker.ContainerInspectInfo): string {
   return `container ${info.State.Status} (exit code ${info.State.ExitCode})`;
 }
 
+/** An instance's config files, rendered and with secrets resolved (a PatchbayError if one cannot be). */
+function instanceConfigFiles(service: ServiceSpec, instance: InstanceSpec): RenderedConfigFile[] {
+  try {
+    return resolveConfigFiles(renderConfigFiles(service, instanceTemplateValues(service, instance)));
+  } catch (error) {
+    throw asFailure(error);
+  }
+}
+
+/**
+ * Starts a container; one never started yet gets its config files first (also when a retry adopts a
+ * container whose first attempt died between create and copy).
+ */
+async function prepareAndStart(
+  docker: Docker,
+  id: string,
+  service: ServiceSpec,
+  instance: InstanceSpec,
+): Promise<void> {
+  const info = await docker.getContainer(id).inspect();
+  if (info.State.Status === 'created') {
+    await deliverConfigFiles(docker, id, instanceConfigFiles(service, instance));
+  }
+  await startQuietly(docker, id);
+}
+
 export function createDockerActivities(deps: ActivityDeps) {
   const client = (ref: { host: DockerHostSpec }) => deps.docker(ref.host);
 
@@ -112,6 +140,7 @@ export function createDockerActivities(deps: ActivityDeps) {
       throw asFailure(error);
     }
     env.push(...Object.entries(secrets).map(([k, v]) => `${k}=${v}`));
+    const files = instanceConfigFiles(service, instance);
     const name = activeContainerName(ref.cloud, ref.service, ref.instance);
     try {
       const container = await docker.createContainer({
@@ -128,6 +157,7 @@ export function createDockerActivities(deps: ActivityDeps) {
           [LABEL.version]: imageVersion(service.image),
           [LABEL.revision]: String(revision),
           [LABEL.specHash]: instanceSpecHash(service, instance),
+          ...(files.length > 0 ? { [LABEL.configDigest]: configDigest(files) } : {}),
         },
         StopTimeout: Math.ceil(service.stopGracePeriod / 1000),
         HostConfig: {
@@ -170,6 +200,11 @@ export function createDockerActivities(deps: ActivityDeps) {
       }
       try {
         resolveSecretEnv(input.service.secretEnv);
+      } catch (error) {
+        problems.push((error as Error).message);
+      }
+      try {
+        resolveConfigFiles(renderConfigFiles(input.service, { service: input.service.name }));
       } catch (error) {
         problems.push((error as Error).message);
       }
@@ -249,7 +284,7 @@ export function createDockerActivities(deps: ActivityDeps) {
       } else {
         id = await createContainer(docker, input.ref, input.service, input.instance, input.revision);
       }
-      await startQuietly(docker, id);
+      await prepareAndStart(docker, id, input.service, input.instance);
       return { containerId: id, name };
     },
 
@@ -374,7 +409,7 @@ export function createDockerActivities(deps: ActivityDeps) {
           input.previous.instance,
           input.previous.revision,
         );
-        await startQuietly(docker, id);
+        await prepareAndStart(docker, id, input.previous.service, input.previous.instance);
         return { outcome: 'recreated', containerId: id };
       }
       return { outcome: 'removed', containerId: null };

@@ -10,6 +10,8 @@ import { containerLogTail } from '../runtime/containerLogs';
 import { dockerStatus, inspectOrNull } from '../runtime/dockerClient';
 import { renderTemplate } from '../record/template';
 import { resolveSecretEnv } from '../runtime/secrets';
+import { renderConfigFiles, type RenderedConfigFile } from '../record/configFiles';
+import { deliverConfigFiles, resolveConfigFiles } from '../runtime/configDelivery';
 import type { JobInput, JobResult } from './types';
 
 export function jobContainerName(cloud: string, service: string, job: string, revision: number): string {
@@ -27,6 +29,14 @@ export function createJobActivities(deps: {
       const name = jobContainerName(input.cloud, input.service, input.job.name, input.revision);
       const image = input.job.image ?? input.image;
       let info = await inspectOrNull(docker, name);
+      let files: RenderedConfigFile[];
+      try {
+        files = resolveConfigFiles(
+          renderConfigFiles({ config: input.config ?? {} }, { service: input.service }),
+        );
+      } catch (error) {
+        throw failure('PREFLIGHT_FAILED', (error as Error).message);
+      }
       if (!info) {
         let secrets: Record<string, string>;
         try {
@@ -75,6 +85,8 @@ export function createJobActivities(deps: {
       if (!info.State.Running && !info.State.FinishedAt.startsWith('0001')) {
         // Already ran (a retry after the worker died while waiting): read the outcome.
       } else if (!info.State.Running) {
+        // Never started: its config files go in first (again, if a retry finds it half made).
+        await deliverConfigFiles(docker, info.Id, files);
         await docker.getContainer(info.Id).start();
       }
       const started = Date.parse(info.Created);

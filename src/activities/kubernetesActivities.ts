@@ -12,6 +12,7 @@ import {
   PREVIOUS_ANNOTATION,
   SPEC_ANNOTATION,
   apiStatus,
+  deploymentConfig,
   deploymentFor,
   deploymentName,
   describeApiError,
@@ -25,8 +26,18 @@ import {
   type KubeClients,
   type RolloutStatus,
 } from '../runtime/kubernetes';
+import {
+  configHashesToKeep,
+  configMapFor,
+  configSecretFor,
+  configSecretRefs,
+  configSelector,
+  previousConfigHash,
+  CONFIG_HASH_LABEL,
+  type ServiceConfig,
+} from '../runtime/kubernetesConfig';
 import { renderTemplate } from '../record/template';
-import { resolveSecretEnv } from '../runtime/secrets';
+import { resolveSecretEnv, resolveSecretRef } from '../runtime/secrets';
 import type { JobResult, K8sJobInput, K8sRestoreInput } from './types';
 
 export interface KubernetesActivityDeps {
@@ -58,6 +69,25 @@ async function readOrNull<T>(read: () => Promise<T>): Promise<T | null> {
   }
 }
 
+/** A create that lost a race to an earlier attempt of the same activity found what it wanted. */
+async function createIfAbsent(create: () => Promise<unknown>): Promise<void> {
+  try {
+    await create();
+  } catch (error) {
+    if (apiStatus(error) !== 409) throw error;
+  }
+}
+
+/** Whether a Secret's data (base64) already holds these values; compared here, never returned. */
+function sameSecretData(data: Record<string, string> | undefined, values: Record<string, string>): boolean {
+  const have = data ?? {};
+  const keys = Object.keys(values);
+  return (
+    Object.keys(have).length === keys.length &&
+    keys.every((k) => have[k] !== undefined && Buffer.from(have[k], 'base64').toString('utf8') === values[k])
+  );
+}
+
 export function createKubernetesActivities(deps: KubernetesActivityDeps = {}) {
   const kube = deps.kube ?? kubeClients;
   const extra = deps.extraLabels ?? {};
@@ -83,6 +113,66 @@ export function createKubernetesActivities(deps: KubernetesActivityDeps = {}) {
     });
   }
 
+  /**
+   * The config objects of a service, before the Deployment that mounts them. A ConfigMap is named
+   * after its content: one that exists is already right (a retry, a rollback to kept files). A
+   * Secret's values come from the worker, which may have rotated them: rewritten when they differ.
+   */
+  async function writeConfig(c: KubeClients, namespace: string, config: ServiceConfig): Promise<void> {
+    const map = configMapFor(config, extra);
+    if (map) {
+      const found = await readOrNull(() => c.core.readNamespacedConfigMap({ name: config.name, namespace }));
+      if (!found) await createIfAbsent(() => c.core.createNamespacedConfigMap({ namespace, body: map }));
+    }
+    const secret = configSecretFor(config, resolveSecretRef, extra);
+    if (secret) {
+      const name = config.name;
+      const found = await readOrNull(() => c.core.readNamespacedSecret({ name, namespace }));
+      if (!found) await createIfAbsent(() => c.core.createNamespacedSecret({ namespace, body: secret }));
+      else if (!sameSecretData(found.data, secret.stringData ?? {}))
+        await c.core.replaceNamespacedSecret({
+          name,
+          namespace,
+          body: {
+            ...secret,
+            metadata: { ...secret.metadata, resourceVersion: found.metadata?.resourceVersion },
+          },
+        });
+    }
+  }
+
+  /**
+   * Deletes a service's config objects except those with a hash in `keep`. Best effort (logged): it
+   * runs once the work it follows has succeeded, and the next rollout deletes what is left. Safe to
+   * repeat: an object already gone is skipped.
+   */
+  async function deleteConfig(c: KubeClients, t: K8sTarget, keep: string[]): Promise<void> {
+    const namespace = ns(t);
+    const labelSelector = configSelector(t.cloud, t.service);
+    const stale = (items: Array<{ metadata?: K8s.V1ObjectMeta }>) =>
+      items
+        .filter((o) => !keep.includes(o.metadata?.labels?.[CONFIG_HASH_LABEL] ?? ''))
+        .map((o) => o.metadata?.name ?? '')
+        .filter(Boolean);
+    const deleted: string[] = [];
+    try {
+      for (const name of stale((await c.core.listNamespacedConfigMap({ namespace, labelSelector })).items)) {
+        await readOrNull(() => c.core.deleteNamespacedConfigMap({ name, namespace }));
+        deleted.push(`ConfigMap ${name}`);
+      }
+      for (const name of stale((await c.core.listNamespacedSecret({ namespace, labelSelector })).items)) {
+        await readOrNull(() => c.core.deleteNamespacedSecret({ name, namespace }));
+        deleted.push(`Secret ${name}`);
+      }
+    } catch (error) {
+      Context.current().log.warn('config cleanup failed; the next rollout retries it', {
+        service: t.service,
+        reason: describeApiError(error, c.server, namespace, 'delete ConfigMaps and Secrets'),
+      });
+    }
+    if (deleted.length) Context.current().log.info('old config deleted', { service: t.service, deleted });
+  }
+
   async function applySpec(
     t: K8sTarget,
     service: ServiceSpec,
@@ -91,6 +181,8 @@ export function createKubernetesActivities(deps: KubernetesActivityDeps = {}) {
   ): Promise<number> {
     const c = kube(t.runtime);
     const namespace = ns(t);
+    const config = deploymentConfig(t.cloud, service);
+    if (config) await writeConfig(c, namespace, config);
     const secrets = resolveSecretEnv(service.secretEnv);
     const keys = Object.keys(secrets);
     if (keys.length) {
@@ -119,13 +211,16 @@ export function createKubernetesActivities(deps: KubernetesActivityDeps = {}) {
       },
       svc,
     );
+    const current = await readOrNull(() => c.apps.readNamespacedDeployment({ name, namespace }));
     const deployment = deploymentFor(t.cloud, service, revision, {
       previous,
       testLabels: extra,
       secretKeys: keys,
+      config,
+      previousConfigHash: previousConfigHash(current, config),
     });
     const written = await upsert(
-      () => readOrNull(() => c.apps.readNamespacedDeployment({ name, namespace })),
+      async () => current,
       (body) => c.apps.createNamespacedDeployment({ namespace, body }),
       (body) => c.apps.replaceNamespacedDeployment({ name, namespace, body }),
       deployment,
@@ -144,6 +239,7 @@ export function createKubernetesActivities(deps: KubernetesActivityDeps = {}) {
     await readOrNull(() =>
       c.core.deleteNamespacedSecret({ name: secretName(t.cloud, t.service), namespace }),
     );
+    await deleteConfig(c, t, []);
   }
 
   return {
@@ -170,6 +266,8 @@ export function createKubernetesActivities(deps: KubernetesActivityDeps = {}) {
       for (const service of input.services) {
         try {
           resolveSecretEnv(service.secretEnv);
+          // Config files' secrets too: a missing one must stop the change before anything is touched.
+          for (const { ref, key } of configSecretRefs(service)) resolveSecretRef(ref, key);
         } catch (error) {
           problems.push((error as Error).message);
         }
@@ -236,7 +334,12 @@ export function createKubernetesActivities(deps: KubernetesActivityDeps = {}) {
             'ROLLOUT_FAILED',
             `Deployment of ${input.service} was changed by someone else (generation ${status.generation})`,
           );
-        if (status.done && status.observedGeneration >= input.generation) return status;
+        if (status.done && status.observedGeneration >= input.generation) {
+          // Complete: the config before the previous one cannot be needed any more.
+          const keep = configHashesToKeep(d);
+          if (keep.length) await deleteConfig(c, input, keep); // no config ever: no calls at all
+          return status;
+        }
         const elapsed = Date.now() - startedAt;
         if (isFreshFailure(status, staleFailure) || elapsed > input.timeoutMs)
           throw failure(

@@ -133,6 +133,8 @@ export interface JobInput {
   image: string;
   host: DockerHostSpec;
   volumes: ServiceSpec['volumes'];
+  /** The service's config files: a job (db_sync…) reads the same configuration as its instances. */
+  config?: ServiceSpec['config'];
 }
 
 export interface JobResult {

@@ -107,6 +107,8 @@ export function dockerServices(
   observed: CloudObservation,
   health: Record<string, string>,
   unreachableHosts: Record<string, string> = {},
+  /** Per instance: config files that differ from what its container was given. */
+  configDrift: Record<string, string[]> = {},
 ): CloudStatus['services'] {
   return (record?.spec.services ?? []).map((service) => {
     const observation = observed.get(service.name) ?? EMPTY_OBSERVATION;
@@ -139,6 +141,11 @@ export function dockerServices(
       instances,
       drift: [
         ...driftOf(known, observation),
+        ...known.instances.flatMap((i) =>
+          (configDrift[instanceId(i)] ?? []).map(
+            (d) => `${instanceId(i)}: config file ${d} since it started`,
+          ),
+        ),
         ...lost.map((i) => `${instanceId(i)}: host ${i.host} unreachable (${unreachableHosts[i.host]})`),
       ],
     };

@@ -1,12 +1,14 @@
-// The sample OpenStack cloud (examples/openstack.yaml) made ready to run: placed under a state
-// directory of its own, optionally renamed and moved to other ports (so the end-to-end test never
-// meets the demo's cloud), with generated passwords kept beside its database files.
+// The sample OpenStack cloud (examples/openstack.yaml, with its config files from examples/config/)
+// made ready to run: placed under a state directory of its own, optionally renamed and moved to other
+// ports (so the end-to-end test never meets the demo's cloud), with generated passwords kept beside
+// its database files.
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { parseDocument } from 'yaml';
 import { PROJECT_ROOT } from '../lib/config';
 import { PatchbayError } from '../lib/errors';
+import { readConfigSources } from '../record/configSources';
 import { CloudRecordSchema, type CloudRecord } from '../record/schema';
 
 export const OPENSTACK_EXAMPLE = path.join(PROJECT_ROOT, 'examples', 'openstack.yaml');
@@ -22,6 +24,11 @@ export const KEYSTONE = {
   oldPackage: '2:22.0.2-0+deb12u3',
   fixedPackage: '2:22.0.2-0+deb12u6',
 };
+
+interface ConfigSource {
+  content?: string;
+  overrides?: Array<{ content?: string }>;
+}
 
 export interface LabOptions {
   /** Cloud name (default: the example's, os-lab). */
@@ -69,12 +76,20 @@ export function openstackLab(options: LabOptions = {}): Lab {
   const name = options.name ?? EXAMPLE_NAME;
   const root = options.root ?? EXAMPLE_ROOT;
   const shift = options.portShift ?? 0;
-  const text = readFileSync(OPENSTACK_EXAMPLE, 'utf8')
-    .replaceAll(EXAMPLE_ROOT, root)
-    .replace(EXAMPLE_PORTS, (port) => String(Number(port) + shift));
-  const doc = parseDocument(text);
+  const relocate = (text: string) =>
+    text.replaceAll(EXAMPLE_ROOT, root).replace(EXAMPLE_PORTS, (port) => String(Number(port) + shift));
+  const doc = parseDocument(relocate(readFileSync(OPENSTACK_EXAMPLE, 'utf8')));
   doc.setIn(['metadata', 'name'], name);
-  const record = CloudRecordSchema.parse(doc.toJS());
+  const input = doc.toJS() as { spec: { services: Array<{ config?: Record<string, ConfigSource> }> } };
+  // The config files as the CLI reads them (from: next to the example), moved the same way: the
+  // database port in each file, Glance's listen port.
+  const unreadable = readConfigSources(input, path.dirname(OPENSTACK_EXAMPLE));
+  if (unreadable.length > 0)
+    throw new PatchbayError('INVALID_INPUT', unreadable.map((i) => `${i.path}: ${i.message}`).join('; '));
+  for (const service of input.spec.services)
+    for (const file of Object.values(service.config ?? {}))
+      for (const text of [file, ...(file.overrides ?? [])]) text.content = relocate(text.content ?? '');
+  const record = CloudRecordSchema.parse(input);
   const pw = secrets(root);
   const sql = 15306 + shift;
   const url = (user: string, password: string) =>

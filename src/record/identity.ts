@@ -11,6 +11,8 @@ export const LABEL = {
   version: 'io.patchbay.version',
   revision: 'io.patchbay.revision',
   specHash: 'io.patchbay.spec-hash',
+  /** What config files a container was given: path -> short sha256 (drift detection; stays on the host). */
+  configDigest: 'io.patchbay.config-digest',
   /** On one-off job containers (db_sync…), which are not instances. */
   job: 'io.patchbay.job',
   /** Set by tests so a crashed run's leftovers can be found and removed. */

@@ -1,6 +1,8 @@
 // Reading YAML files (Node side): a record (or a campaign spec) -> validated, normalised value, or
 // one PatchbayError listing every problem with file:line:column, so the operator fixes them in one pass.
 import { readFileSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import { readConfigSources } from './configSources';
 import { isMap, isScalar, isSeq, LineCounter, parseDocument, type Document, type Node } from 'yaml';
 import { PatchbayError, type RecordIssue } from '../lib/errors';
 import type { CloudRecord } from './schema';
@@ -10,11 +12,14 @@ import { validateRecord } from './validate';
 const SYNTAX_PATH = '(yaml syntax)';
 
 export function loadRecordFile(file: string): CloudRecord {
-  return parseRecordText(readYamlFile(file, 'record'), file);
+  return parseRecordText(readYamlFile(file, 'record'), file, dirname(resolve(file)));
 }
 
-export function parseRecordText(text: string, file = '<record>'): CloudRecord {
+/** `baseDir`: where config files' `from:` paths are read (the record file's folder). */
+export function parseRecordText(text: string, file = '<record>', baseDir = process.cwd()): CloudRecord {
   return parseYamlText(text, file, 'the deployment record', (input) => {
+    const unreadable = readConfigSources(input, baseDir);
+    if (unreadable.length > 0) return { ok: false, issues: unreadable };
     const result = validateRecord(input);
     return result.ok ? { ok: true, value: result.record } : result;
   });

@@ -59,6 +59,10 @@ function fromZodIssue(zodIssue: z.core.$ZodIssue, input: unknown, root: z.core.$
     if (expected.length === zodIssue.errors.length) {
       message = `expected ${[...new Set(expected)].join(' or ')}, received ${typeName(found.value)}`;
     }
+  } else if (zodIssue.code === 'invalid_key') {
+    // A map's key (e.g. a config file's path) is wrong: say what the key's own schema says.
+    message = `this key ${zodIssue.issues.map((i) => i.message).join('; ')}`;
+    return [issue(path, path[path.length - 1], message)];
   } else if (zodIssue.code === 'invalid_type' && zodIssue.expected === 'string' && found.exists) {
     if (typeof found.value === 'number' || typeof found.value === 'boolean')
       message += '; put the value in quotes';

@@ -8,6 +8,12 @@ import { LABEL, imageVersion, kubernetesSpecHash } from '../record/identity';
 export { kubernetesSpecHash };
 import type { KubernetesRuntimeSpec, ServiceSpec } from '../record/schema';
 import { renderTemplate, usesAny, type TemplateValues } from '../record/template';
+import {
+  PREVIOUS_CONFIG_ANNOTATION,
+  configPodParts,
+  serviceConfig,
+  type ServiceConfig,
+} from './kubernetesConfig';
 
 let lib: typeof K8s | undefined;
 function k8s(): typeof K8s {
@@ -81,6 +87,9 @@ export function describeApiError(error: unknown, server: string, namespace: stri
 
 export const deploymentName = (cloud: string, service: string): string => `pb-${cloud}-${service}`;
 export const secretName = (cloud: string, service: string): string => `pb-${cloud}-${service}-secrets`;
+/** A service's config files as its ConfigMap/Secret hold them (null: it has none). */
+export const deploymentConfig = (cloud: string, service: ServiceSpec): ServiceConfig | null =>
+  serviceConfig(cloud, service, deploymentName(cloud, service.name));
 /** Annotation with the spec (JSON) the Deployment had before this revision: what compensation restores. */
 export const PREVIOUS_ANNOTATION = 'io.patchbay/previous-service-spec';
 export const SPEC_ANNOTATION = 'io.patchbay/service-spec';
@@ -130,16 +139,28 @@ function containerEnv(cloud: string, service: ServiceSpec, secretKeys: string[])
   ];
 }
 
-/** The Deployment a service becomes: replicas, rolling-update policy, readiness probe from the health check. */
+/**
+ * The Deployment a service becomes: replicas, rolling-update policy, readiness probe from the health
+ * check, and its config files mounted. Without config it is exactly what it was before config files
+ * existed (no annotation, no volume), so that nothing already running is rolled.
+ */
 export function deploymentFor(
   cloud: string,
   service: ServiceSpec,
   revision: number,
-  extra: { previous: ServiceSpec | null; testLabels?: Record<string, string>; secretKeys: string[] },
+  extra: {
+    previous: ServiceSpec | null;
+    testLabels?: Record<string, string>;
+    secretKeys: string[];
+    config?: ServiceConfig | null;
+    /** The config hash the pods mounted before this one (kept by cleanup for a rollback). */
+    previousConfigHash?: string | null;
+  },
 ): K8s.V1Deployment {
   const name = deploymentName(cloud, service.name);
   const selector = { [LABEL.cloud]: cloud, [LABEL.service]: service.name };
   const port = service.port as number;
+  const config = extra.config ? configPodParts(extra.config) : null;
   return {
     apiVersion: 'apps/v1',
     kind: 'Deployment',
@@ -150,6 +171,7 @@ export function deploymentFor(
         [SPEC_ANNOTATION]: JSON.stringify(service),
         [PREVIOUS_ANNOTATION]: JSON.stringify(extra.previous),
         [LABEL.specHash]: kubernetesSpecHash(service),
+        ...(extra.previousConfigHash ? { [PREVIOUS_CONFIG_ANNOTATION]: extra.previousConfigHash } : {}),
       },
     },
     spec: {
@@ -165,9 +187,13 @@ export function deploymentFor(
         rollingUpdate: { maxUnavailable: service.upgrade.maxUnavailable, maxSurge: service.upgrade.maxSurge },
       },
       template: {
-        metadata: { labels: { ...selector, [LABEL.revision]: String(revision) } },
+        metadata: {
+          labels: { ...selector, [LABEL.revision]: String(revision) },
+          ...(config ? { annotations: config.annotations } : {}),
+        },
         spec: {
           terminationGracePeriodSeconds: Math.ceil(service.stopGracePeriod / 1000),
+          ...(config ? { volumes: config.volumes } : {}),
           containers: [
             {
               name: service.name,
@@ -179,6 +205,7 @@ export function deploymentFor(
                 httpGet: { path: service.health.http.path, port },
                 periodSeconds: Math.max(1, Math.round(service.health.interval / 1000)),
               },
+              ...(config ? { volumeMounts: config.mounts } : {}),
             },
           ],
         },

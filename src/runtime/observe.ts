@@ -18,6 +18,8 @@ export interface ObservedContainer {
   status: string;
   /** Engine time the container was created (seconds since epoch), stable across restarts. */
   created: number;
+  /** Its config-digest label, if it was given config files. */
+  configDigest?: string;
 }
 
 export async function listCloudContainers(
@@ -45,6 +47,7 @@ export async function listCloudContainers(
       state: c.State,
       status: c.Status,
       created: c.Created,
+      ...(c.Labels[LABEL.configDigest] ? { configDigest: c.Labels[LABEL.configDigest] } : {}),
     }));
 }
 

@@ -5,6 +5,8 @@ import type Docker from 'dockerode';
 import type { ServiceObservation } from '../activities/types';
 import { probeHttp } from './httpProbe';
 import { groupByService, listCloudContainers } from './observe';
+import { driftedConfigFiles } from './configDelivery';
+import { LABEL } from '../record/identity';
 
 /** A health check to run from the host: GET http://<address>:<port><path>, expecting a status. */
 export interface HostProbe {
@@ -19,6 +21,8 @@ export interface HostReading {
   services: Record<string, ServiceObservation>;
   /** Per probed instance: "healthy (200 OK)", "unhealthy (…)", "not running". */
   health: Record<string, string>;
+  /** Per serving instance whose config files differ from what it was given: "<path> changed". */
+  configDrift?: Record<string, string[]>;
 }
 
 export async function readHost(
@@ -27,7 +31,8 @@ export async function readHost(
   address: string,
   probes: HostProbe[] = [],
 ): Promise<HostReading> {
-  const services = groupByService(await listCloudContainers(docker, cloud));
+  const containers = await listCloudContainers(docker, cloud);
+  const services = groupByService(containers);
   const running = new Set(
     [...services.values()].flatMap((o) =>
       Object.values(o.active)
@@ -46,5 +51,20 @@ export async function readHost(
       health[p.instance] = `${probe.status === p.expectStatus ? 'healthy' : 'unhealthy'} (${probe.summary})`;
     }),
   );
-  return { services: Object.fromEntries(services), health };
+  // Only which paths differ leaves the host, never a file's content (it may hold resolved secrets).
+  const configDrift: Record<string, string[]> = {};
+  await Promise.all(
+    containers
+      .filter(
+        (c) =>
+          c.running && c.configDigest && services.get(c.service)?.active[c.instance]?.containerId === c.id,
+      )
+      .map(async (c) => {
+        const drift = await driftedConfigFiles(docker, c.id, {
+          [LABEL.configDigest]: c.configDigest as string,
+        });
+        if (drift.length > 0) configDrift[c.instance] = drift;
+      }),
+  );
+  return { services: Object.fromEntries(services), health, configDrift };
 }

@@ -104,11 +104,14 @@ export function dockerView(cloud: string, hosts: DockerHostSpec[], readAgents?: 
       const observations = await readHosts(cloud, hosts, probesOf(record), readAgents);
       const health: Record<string, string> = {};
       const unreachable: Record<string, string> = {};
+      const configDrift: Record<string, string[]> = {};
       for (const o of observations) {
-        if (o.reachable) Object.assign(health, o.reading.health);
-        else unreachable[o.host] = o.reason;
+        if (o.reachable) {
+          Object.assign(health, o.reading.health);
+          Object.assign(configDrift, o.reading.configDrift ?? {});
+        } else unreachable[o.host] = o.reason;
       }
-      return dockerServices(record, merge(observations), health, unreachable);
+      return dockerServices(record, merge(observations), health, unreachable, configDrift);
     },
   };
 }

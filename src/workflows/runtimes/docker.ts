@@ -192,9 +192,22 @@ export function dockerService(input: ServiceRolloutInput): ServiceRuntime {
     },
     async runJob(phase, job, spec) {
       const host = hostByName.get(job.host ?? (spec.instances[0] as InstanceSpec).host) as DockerHostSpec;
-      return hostActivities(cloud, host)
-        .watching(job.timeout)
-        .runJob({ cloud, service, revision, phase, job, image: spec.image, host, volumes: spec.volumes });
+      return (
+        hostActivities(cloud, host)
+          .watching(job.timeout)
+          // Only a service with config files sends them: inputs of older changes stay as they were.
+          .runJob({
+            cloud,
+            service,
+            revision,
+            phase,
+            job,
+            image: spec.image,
+            host,
+            volumes: spec.volumes,
+            ...(Object.keys(spec.config ?? {}).length > 0 ? { config: spec.config } : {}),
+          })
+      );
     },
   };
 }

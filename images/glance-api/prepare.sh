@@ -1,0 +1,8 @@
+#!/bin/bash
+# Runs on the build host with the image's root filesystem as $1, after the packages are installed.
+# The configuration is delivered into the container or written by the entrypoint, never Debian's:
+# its glance-api.conf (a Keystone on localhost:5000, logs under /var/log) is kept for reference only,
+# so that a container started with neither fails and says what is missing.
+set -euo pipefail
+mkdir -p "${1:?}/usr/share/glance"
+mv "$1/etc/glance/glance-api.conf" "$1/usr/share/glance/glance-api.conf.debian"
