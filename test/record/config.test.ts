@@ -149,8 +149,8 @@ describe('config files in the record', () => {
       ),
     );
     expect(placeholders.map((i) => `${i.path}: ${i.message.slice(0, 40)}`)).toEqual([
-      'spec.services[0].config./etc/typo.conf.content: unknown placeholder {{hots}}: config',
-      'spec.services[0].config./etc/typo.conf.content: unknown placeholder {{ secret "nope:',
+      'spec.services[0].config./etc/typo.conf.content: unknown placeholder {{hots}}: config fil',
+      'spec.services[0].config./etc/typo.conf.content: unknown placeholder {{ secret "nope:X" }',
     ]);
   });
 
