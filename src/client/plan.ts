@@ -1,6 +1,7 @@
 // `patchbay plan`: what an apply would do, per service, against the current revision AND what runs.
 import { instanceId, instanceSpecHash, imageVersion, kubernetesSpecHash } from '../record/identity';
 import type { CloudRecord, ServiceSpec } from '../record/schema';
+import { configChanges, type ConfigFileChange } from './configDiff';
 import { classify, diffService, nothingExists } from '../workflows/classify';
 import { classifyDeployment } from '../workflows/runtimes/kubernetes';
 import type { ServiceAction } from '../workflows/types';
@@ -25,6 +26,8 @@ export interface PlannedService {
   instances: PlannedInstance[];
   /** Where what runs differs from the current revision. */
   drift: string[];
+  /** Config files the change adds, removes or changes, with a unified diff each. */
+  config: ConfigFileChange[];
 }
 
 export function computePlan(
@@ -43,6 +46,7 @@ export function computePlan(
     const before: ServiceSpec | null = recorded.get(name) ?? null;
     const observation = observed.get(name) ?? EMPTY_OBSERVATION;
     const { replacements, obsolete } = diffService(target, observation);
+    const files = configChanges(before, target);
     const instances: PlannedInstance[] = replacements.map((i) => {
       const id = instanceId(i);
       const active = observation.active[id];
@@ -55,11 +59,15 @@ export function computePlan(
       if (!active.running) return { instance: id, change: 'repair', why: 'container not running' };
       const matchesRecord =
         recordedInstance && before && active.specHash === instanceSpecHash(before, recordedInstance);
+      const toVersion = imageVersion((target as ServiceSpec).image);
       return matchesRecord
         ? {
             instance: id,
             change: 'replace',
-            why: `${active.version} -> ${imageVersion((target as ServiceSpec).image)}`,
+            why:
+              active.version === toVersion && files.length > 0
+                ? `${toVersion}, config changed: ${files.map((f) => f.path).join(', ')}`
+                : `${active.version} -> ${toVersion}`,
           }
         : { instance: id, change: 'repair', why: 'running container differs from the current revision' };
     });
@@ -73,6 +81,7 @@ export function computePlan(
       toVersion: target ? imageVersion(target.image) : null,
       instances,
       drift: before ? driftOf(before, observation) : [],
+      config: files,
     };
   });
 }
@@ -146,6 +155,7 @@ function kubernetesPlan(
               },
             ],
       drift: kubernetesDriftOf(name, before, running),
+      config: configChanges(before, target),
     };
   });
 }

@@ -34,6 +34,10 @@ export function renderPlan(cloud: string, currentRevision: number | null, plan: 
     lines.push(`  ${s.action.padEnd(9)} ${s.service.padEnd(16)} ${versions}`);
     for (const i of s.instances) lines.push(`      ${i.change.padEnd(8)} ${i.instance.padEnd(20)} ${i.why}`);
     for (const d of s.drift) lines.push(`      drift    ${d}`);
+    for (const f of s.config ?? []) {
+      lines.push(`      config   ${f.path} ${f.change}${f.notes.length ? ` (${f.notes.join(', ')})` : ''}`);
+      for (const line of f.diff.split('\n').filter(Boolean)) lines.push(`        ${line}`);
+    }
   }
   const changes = plan.filter((s) => s.action !== 'unchanged').length;
   lines.push(

@@ -331,7 +331,11 @@ export const Service = z
     command: z.array(z.string()).optional(),
     volumes: z.array(Volume).default([]),
     /** Config files by their path in the container, versioned with the record (see ConfigFile). */
-    config: z.record(ConfigPath, ConfigFile).default({}),
+    config: z
+      .record(ConfigPath, ConfigFile)
+      .optional()
+      // None is left out of the stored record: specs from before config existed compare equal.
+      .transform((files) => (files && Object.keys(files).length > 0 ? files : undefined)),
     health: HealthCheck,
     upgrade: UpgradePolicy.default({
       strategy: 'rolling',

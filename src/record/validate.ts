@@ -191,7 +191,7 @@ function templateIssues(record: CloudRecord): RecordIssue[] {
       check(at('env', name), value, all, "a service's env");
     service.command?.forEach((part, c) => check(at('command', c), part, all, "a service's command"));
     const hasJobs = service.jobs.before.length + service.jobs.after.length > 0;
-    for (const [path, file] of Object.entries(service.config)) {
+    for (const [path, file] of Object.entries(service.config ?? {})) {
       // A ConfigMap is one per service: the pod name and node are not known when it is written.
       const allowed: readonly Placeholder[] = record.spec.runtime.kubernetes
         ? (['port', 'service'] as const)

@@ -72,7 +72,7 @@ describe('config files in the record', () => {
       ),
     );
     const api = loadRecordFile(file).spec.services[0]!;
-    expect(api.config['/etc/api/api.conf']).toEqual({
+    expect(api.config!['/etc/api/api.conf']).toEqual({
       content: '[token]\nexpiration = 7200\nprovider = fernet\n\n[cache]\nenabled = false\n',
       mode: '0640',
       owner: '0:42',
@@ -209,7 +209,7 @@ describe('config in the spec hash', () => {
     // Where the text came from does not matter, only what it is.
     expect(
       instanceSpecHash(
-        { ...one, config: { '/etc/a.conf': { ...one.config['/etc/a.conf']!, from: 'a' } } },
+        { ...one, config: { '/etc/a.conf': { ...one.config!['/etc/a.conf']!, from: 'a' } } },
         instance,
       ),
     ).toBe(instanceSpecHash(one, instance));

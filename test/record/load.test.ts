@@ -90,7 +90,6 @@ describe('loadRecordFile', () => {
       env: {},
       secretEnv: {},
       volumes: [],
-      config: {},
       health: { http: { path: '/', expectStatus: 200 }, timeout: 60_000, interval: 1_000 },
       upgrade: { strategy: 'rolling', maxUnavailable: 1, maxSurge: 1, bake: 0, onFailure: 'rollback' },
       stopGracePeriod: 10_000,
