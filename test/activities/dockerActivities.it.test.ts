@@ -3,7 +3,12 @@
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { createDockerActivities } from '../../src/activities/dockerActivities';
 import type { InstanceRef } from '../../src/activities/types';
-import { LABEL, activeContainerName, retiredContainerName } from '../../src/record/identity';
+import {
+  LABEL,
+  activeContainerName,
+  instanceSpecHash,
+  retiredContainerName,
+} from '../../src/record/identity';
 import { CloudRecordSchema, type ServiceSpec } from '../../src/record/schema';
 import { dockerForHost } from '../../src/runtime/dockerClient';
 import {
@@ -69,6 +74,38 @@ test('startInstance is idempotent: a retry adopts the container the first attemp
   const gate = await run(activities.waitHealthy, { ref, port: PORT, health: s.health });
   expect(gate.lastResponse).toBe('200 OK');
   expect(await servedVersions([PORT])).toEqual(['v1']);
+});
+
+test('a retry that adopts a created, never started container delivers its config files first', async () => {
+  const s: ServiceSpec = {
+    ...spec(FIXTURE.v1),
+    config: { '/etc/fixture/fixture.conf': { content: 'GREETING=from-{{port}}\n', mode: '0644' } },
+  };
+  const instance = s.instances[0]!;
+  // What a first attempt leaves when the worker dies between create and copy: the container, no files.
+  await docker.createContainer({
+    name: activeContainerName(cloud, 'svc', `local-${PORT}`),
+    Image: FIXTURE.v1,
+    Env: [`PORT=${PORT}`],
+    Labels: {
+      [LABEL.test]: testEnv('run'),
+      [LABEL.managed]: 'true',
+      [LABEL.cloud]: cloud,
+      [LABEL.service]: 'svc',
+      [LABEL.instance]: `local-${PORT}`,
+      [LABEL.revision]: '1',
+      [LABEL.specHash]: instanceSpecHash(s, instance),
+    },
+    HostConfig: { NetworkMode: 'host', Init: true },
+  });
+  const started = await run(activities.startInstance, { ref, service: s, instance, revision: 1 });
+  expect((await snapshot(cloud)).size).toBe(1);
+  await run(activities.waitHealthy, { ref, port: PORT, health: s.health });
+  const served = await fetch(`http://127.0.0.1:${PORT}/config/fixture.conf`);
+  expect(await served.text()).toBe(`GREETING=from-${PORT}\n`);
+  // Started containers are not written to again: a second retry leaves the file as it is.
+  await run(activities.startInstance, { ref, service: s, instance, revision: 1 });
+  expect((await docker.getContainer(started.containerId).inspect()).RestartCount).toBe(0);
 });
 
 test('startInstance refuses to overwrite a container that was not retired', async () => {
