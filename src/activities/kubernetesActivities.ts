@@ -33,9 +33,11 @@ import {
   configSecretRefs,
   configSelector,
   previousConfigHash,
+  withConfigMounts,
   CONFIG_HASH_LABEL,
   type ServiceConfig,
 } from '../runtime/kubernetesConfig';
+import { configFilesOf } from '../record/configFiles';
 import { renderTemplate } from '../record/template';
 import { resolveSecretEnv, resolveSecretRef } from '../runtime/secrets';
 import type { JobResult, K8sJobInput, K8sRestoreInput } from './types';
@@ -263,6 +265,15 @@ export function createKubernetesActivities(deps: KubernetesActivityDeps = {}) {
       } catch (error) {
         problems.push(describeApiError(error, c.server, namespace, 'manage Deployments'));
       }
+      // Config files live in ConfigMaps (and Secrets), which cleanup lists: a user who may not is
+      // told now, not after a half-made change.
+      if (problems.length === 0 && input.services.some((s) => Object.keys(configFilesOf(s)).length > 0)) {
+        try {
+          await c.core.listNamespacedConfigMap({ namespace, limit: 1 });
+        } catch (error) {
+          problems.push(describeApiError(error, c.server, namespace, 'manage ConfigMaps (config files)'));
+        }
+      }
       for (const service of input.services) {
         try {
           resolveSecretEnv(service.secretEnv);
@@ -382,6 +393,12 @@ export function createKubernetesActivities(deps: KubernetesActivityDeps = {}) {
       const started = Date.now();
       const existing = await readOrNull(() => c.batch.readNamespacedJob({ name, namespace }));
       if (!existing) {
+        // The service's files, written before the job that reads them (a before-job runs ahead of
+        // the Deployment that would otherwise write them).
+        const config = input.config
+          ? deploymentConfig(input.cloud, { name: input.service, port: input.port, config: input.config })
+          : null;
+        if (config) await writeConfig(c, namespace, config);
         await c.batch.createNamespacedJob({
           namespace,
           body: {
@@ -401,27 +418,30 @@ export function createKubernetesActivities(deps: KubernetesActivityDeps = {}) {
               activeDeadlineSeconds: Math.ceil(input.job.timeout / 1000),
               template: {
                 metadata: { labels: { [LABEL.cloud]: input.cloud, [LABEL.job]: input.job.name } },
-                spec: {
-                  restartPolicy: 'Never',
-                  containers: [
-                    {
-                      name: input.job.name,
-                      image: input.job.image ?? input.image,
-                      command: input.job.command.map((part) =>
-                        renderTemplate(part, { service: input.service }),
-                      ),
-                      env: Object.entries({
-                        ...Object.fromEntries(
-                          Object.entries(input.job.env).map(([k, v]) => [
-                            k,
-                            renderTemplate(v, { service: input.service }),
-                          ]),
+                spec: withConfigMounts(
+                  {
+                    restartPolicy: 'Never',
+                    containers: [
+                      {
+                        name: input.job.name,
+                        image: input.job.image ?? input.image,
+                        command: input.job.command.map((part) =>
+                          renderTemplate(part, { service: input.service }),
                         ),
-                        ...resolveSecretEnv(input.job.secretEnv),
-                      }).map(([k, v]) => ({ name: k, value: v })),
-                    },
-                  ],
-                },
+                        env: Object.entries({
+                          ...Object.fromEntries(
+                            Object.entries(input.job.env).map(([k, v]) => [
+                              k,
+                              renderTemplate(v, { service: input.service }),
+                            ]),
+                          ),
+                          ...resolveSecretEnv(input.job.secretEnv),
+                        }).map(([k, v]) => ({ name: k, value: v })),
+                      },
+                    ],
+                  },
+                  config,
+                ),
               },
             },
           },

@@ -155,5 +155,11 @@ export interface K8sRestoreInput {
   previousRevision: number | null;
 }
 
-/** A one-off job on Kubernetes: as on Docker, without host and volumes. */
-export type K8sJobInput = Omit<JobInput, 'host' | 'volumes'> & { runtime: KubernetesRuntimeSpec };
+/**
+ * A one-off job on Kubernetes: as on Docker, without host and volumes. With config files, also the
+ * service's port: the job mounts the ConfigMap its pods mount, rendered once for all of them.
+ */
+export type K8sJobInput = Omit<JobInput, 'host' | 'volumes'> & {
+  runtime: KubernetesRuntimeSpec;
+  port?: number;
+};

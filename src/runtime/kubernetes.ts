@@ -88,8 +88,10 @@ export function describeApiError(error: unknown, server: string, namespace: stri
 export const deploymentName = (cloud: string, service: string): string => `pb-${cloud}-${service}`;
 export const secretName = (cloud: string, service: string): string => `pb-${cloud}-${service}-secrets`;
 /** A service's config files as its ConfigMap/Secret hold them (null: it has none). */
-export const deploymentConfig = (cloud: string, service: ServiceSpec): ServiceConfig | null =>
-  serviceConfig(cloud, service, deploymentName(cloud, service.name));
+export const deploymentConfig = (
+  cloud: string,
+  service: Pick<ServiceSpec, 'name' | 'port' | 'config'>,
+): ServiceConfig | null => serviceConfig(cloud, service, deploymentName(cloud, service.name));
 /** Annotation with the spec (JSON) the Deployment had before this revision: what compensation restores. */
 export const PREVIOUS_ANNOTATION = 'io.patchbay/previous-service-spec';
 export const SPEC_ANNOTATION = 'io.patchbay/service-spec';

@@ -45,7 +45,11 @@ export interface ServiceConfig {
  * and {{service}}, as validation enforces), or null when it has none. `owner` names the Deployment
  * the objects belong to: two clouds may share a namespace.
  */
-export function serviceConfig(cloud: string, service: ServiceSpec, owner: string): ServiceConfig | null {
+export function serviceConfig(
+  cloud: string,
+  service: Pick<ServiceSpec, 'name' | 'port' | 'config'>,
+  owner: string,
+): ServiceConfig | null {
   const files = renderConfigFiles(service, { port: String(service.port), service: service.name });
   if (files.length === 0) return null;
   const entries = files.map((f, i) => ({ key: `f${i}`, path: f.path, content: f.content, mode: f.mode }));
@@ -150,6 +154,20 @@ export function configPodParts(config: ServiceConfig): {
     annotations: { [CONFIG_HASH_ANNOTATION]: config.hash },
     volumes,
     mounts: [...config.plain.map(mount(VOLUME)), ...config.secret.map(mount(SECRET_VOLUME))],
+  };
+}
+
+/** A pod spec (a Job's) with the config mounted in each of its containers, as the service's pods have it. */
+export function withConfigMounts(pod: K8s.V1PodSpec, config: ServiceConfig | null): K8s.V1PodSpec {
+  if (!config) return pod;
+  const parts = configPodParts(config);
+  return {
+    ...pod,
+    volumes: [...(pod.volumes ?? []), ...parts.volumes],
+    containers: pod.containers.map((c) => ({
+      ...c,
+      volumeMounts: [...(c.volumeMounts ?? []), ...parts.mounts],
+    })),
   };
 }
 

@@ -12,6 +12,7 @@ import {
   configSecretFor,
   configSecretRefs,
   previousConfigHash,
+  withConfigMounts,
 } from '../../src/runtime/kubernetesConfig';
 import { Service, type ServiceSpec } from '../../src/record/schema';
 
@@ -178,4 +179,21 @@ test('the previous config noted on the Deployment, and what cleanup keeps: the m
   expect(configHashesToKeep(deployment(b.hash, a.hash))).toEqual([b.hash, a.hash]);
   expect(configHashesToKeep(deployment(b.hash, null))).toEqual([b.hash]);
   expect(configHashesToKeep(deployment(null, null))).toEqual([]); // cleanup makes no call at all
+});
+
+test("a job's pod mounts the same objects as the service's pods; without config its pod is left as it was", () => {
+  const pod: K8s.V1PodSpec = {
+    restartPolicy: 'Never',
+    containers: [
+      { name: 'db-sync', image: 'patchbay/keystone:22.0.2', command: ['keystone-manage', 'db_sync'] },
+    ],
+  };
+  expect(withConfigMounts(pod, null)).toBe(pod);
+  const config = deploymentConfig('east', configured)!;
+  const d = deploymentFor('east', configured, 8, { previous: null, secretKeys: [], config });
+  const job = withConfigMounts(pod, config);
+  expect(job.volumes).toEqual(d.spec!.template.spec!.volumes);
+  expect(job.containers[0]!.volumeMounts).toEqual(d.spec!.template.spec!.containers[0]!.volumeMounts);
+  expect(job.containers[0]!.command).toEqual(['keystone-manage', 'db_sync']);
+  expect(pod.volumes).toBeUndefined(); // not changed in place
 });

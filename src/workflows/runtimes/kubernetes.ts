@@ -88,7 +88,15 @@ export function kubernetesService(
       await quick.k8sRemove(t);
     },
     runJob: (phase, job, spec) =>
-      watching(job.timeout).k8sRunJob({ ...t, revision, phase, job, image: spec.image }),
+      watching(job.timeout).k8sRunJob({
+        ...t,
+        revision,
+        phase,
+        job,
+        image: spec.image,
+        // Only a service with config files sends them: inputs of older changes stay as they were.
+        ...(Object.keys(spec.config ?? {}).length > 0 ? { config: spec.config, port: spec.port } : {}),
+      }),
   };
 }
 
