@@ -10,7 +10,12 @@ import {
   instanceTemplateValues,
   retiredContainerName,
 } from '../record/identity';
-import type { DockerHostSpec, InstanceSpec, ServiceSpec } from '../record/schema';
+import {
+  DEFAULT_FAILURE_THRESHOLD,
+  type DockerHostSpec,
+  type InstanceSpec,
+  type ServiceSpec,
+} from '../record/schema';
 import { PatchbayError } from '../lib/errors';
 import { failure } from '../lib/failures';
 import { dockerStatus, inspectOrNull, unreachableReason } from '../runtime/dockerClient';
@@ -294,8 +299,13 @@ export function createDockerActivities(deps: ActivityDeps) {
       const docker = client(input.ref);
       const name = activeContainerName(input.ref.cloud, input.ref.service, input.ref.instance);
       // A retried attempt keeps the original deadline: the gate's timeout is the operator's, not per attempt.
-      const [resumed] = ctx.info.heartbeatDetails ? [ctx.info.heartbeatDetails as { startedAt: number }] : [];
+      const [resumed] = ctx.info.heartbeatDetails
+        ? [ctx.info.heartbeatDetails as { startedAt: number; serverErrors?: number }]
+        : [];
       const startedAt = resumed?.startedAt ?? Date.now();
+      const threshold = input.health.failureThreshold ?? DEFAULT_FAILURE_THRESHOLD;
+      // Consecutive 5xx answers: the process runs and answers, and says it is broken.
+      let serverErrors = resumed?.serverErrors ?? 0;
       let attempts = 0;
       let lastResponse: string;
       for (;;) {
@@ -312,12 +322,15 @@ export function createDockerActivities(deps: ActivityDeps) {
           if (probe.status === input.health.http.expectStatus) {
             return { elapsedMs: Date.now() - startedAt, attempts, lastResponse };
           }
+          serverErrors = probe.status !== undefined && probe.status >= 500 ? serverErrors + 1 : 0;
         }
-        ctx.heartbeat({ startedAt, attempts, lastResponse });
+        ctx.heartbeat({ startedAt, attempts, lastResponse, serverErrors });
         const elapsed = Date.now() - startedAt;
         // A container that keeps dying will not pass later either: fail now rather than at the timeout.
         const crashLooping = info !== null && info.RestartCount >= 3;
-        if (elapsed >= input.health.timeout || crashLooping) {
+        const answersBroken = threshold > 0 && serverErrors >= threshold;
+        if (answersBroken) lastResponse = `${lastResponse} (${serverErrors} in a row)`;
+        if (elapsed >= input.health.timeout || crashLooping || answersBroken) {
           const details: GateFailureDetails = {
             instance: input.ref.instance,
             check: describeCheck(input),

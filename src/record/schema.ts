@@ -211,8 +211,18 @@ export const HealthCheck = z
       .strict(),
     timeout: Duration.default(60_000),
     interval: Duration.default(1_000),
+    /**
+     * How many consecutive 5xx answers fail the gate at once, before its timeout (cf. Argo Rollouts'
+     * analysis failureLimit): a build that answers but is broken is rolled back within seconds,
+     * while one still starting (connection refused, no answer yet) gets the whole timeout. 0: only
+     * the timeout decides. Unset: 5 (the default lives in the gate, so stored records stay as they were).
+     */
+    failureThreshold: z.number().int().min(0).max(1000).optional(),
   })
   .strict();
+
+/** Consecutive 5xx answers that fail a health gate when the record does not say. */
+export const DEFAULT_FAILURE_THRESHOLD = 5;
 
 export const UpgradePolicy = z
   .object({

@@ -1,5 +1,7 @@
 // Activities against the real Docker engine and real containers: idempotency (a retry after a crash
 // finds what the first attempt did), health gates on real HTTP endpoints, bake watching, restore.
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { createDockerActivities } from '../../src/activities/dockerActivities';
 import type { InstanceRef } from '../../src/activities/types';
@@ -171,6 +173,54 @@ test('a slow starter passes its gate once it serves; the gate is not fooled by c
   const gate = await run(activities.waitHealthy, { ref, port: PORT, health: s.health });
   expect(gate.attempts).toBeGreaterThan(2);
   expect(gate.lastResponse).toBe('200 OK');
+});
+
+/** A real HTTP endpoint answering `status` to everything, on a free loopback port. */
+async function answering(status: number): Promise<{ port: number; close: () => Promise<void> }> {
+  const server = http.createServer((_req, res) => {
+    res.writeHead(status, { connection: 'close' }).end();
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    port: (server.address() as AddressInfo).port,
+    close: () => new Promise((resolve) => server.close(() => resolve())),
+  };
+}
+
+test('a gate fails at once after N consecutive 5xx answers; other answers and the timeout as before', async () => {
+  const s = spec(FIXTURE.v1);
+  await run(activities.startInstance, { ref, service: s, instance: s.instances[0]!, revision: 1 });
+  const broken = await answering(500);
+  const notFound = await answering(404);
+  try {
+    const health = { ...s.health, timeout: 30_000, interval: 100, failureThreshold: 3 };
+    const t0 = Date.now();
+    await expect(run(activities.waitHealthy, { ref, port: broken.port, health })).rejects.toThrow(
+      /last response 500 Internal Server Error \(3 in a row\) after 0\.\d+s/,
+    );
+    expect(Date.now() - t0).toBeLessThan(5_000); // not the 30 s timeout
+
+    // The default (no threshold in the record) is 5 in a row.
+    const { failureThreshold: _f, ...unset } = health;
+    await expect(run(activities.waitHealthy, { ref, port: broken.port, health: unset })).rejects.toThrow(
+      /\(5 in a row\)/,
+    );
+
+    // 0 turns it off: only the timeout decides; a 404 is not a server error and never counts.
+    const off = { ...health, timeout: 1_500, failureThreshold: 0 };
+    const t1 = Date.now();
+    await expect(run(activities.waitHealthy, { ref, port: broken.port, health: off })).rejects.toThrow(
+      /last response 500 Internal Server Error after 1\.\ds/,
+    );
+    expect(Date.now() - t1).toBeGreaterThanOrEqual(1_500);
+    const short = { ...health, timeout: 1_500 };
+    await expect(run(activities.waitHealthy, { ref, port: notFound.port, health: short })).rejects.toThrow(
+      /last response 404 Not Found after 1\.\ds/,
+    );
+  } finally {
+    await broken.close();
+    await notFound.close();
+  }
 });
 
 test('bake notices an instance that exits', async () => {
