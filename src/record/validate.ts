@@ -203,6 +203,14 @@ function templateIssues(record: CloudRecord): RecordIssue[] {
         : hasJobs
           ? "this service's jobs get its config files too, so they"
           : 'config files';
+      if (record.spec.runtime.kubernetes && file.owner !== undefined)
+        issues.push(
+          issue(
+            at('config', path, 'owner'),
+            file.owner,
+            'Kubernetes mounts ConfigMap and Secret files as root (no per-file owner); leave owner out and set mode',
+          ),
+        );
       for (const problem of templateProblems(file.content, allowed)) {
         issues.push(
           issue(

@@ -215,3 +215,32 @@ describe('config in the spec hash', () => {
     ).toBe(instanceSpecHash(one, instance));
   });
 });
+
+describe('config files on Kubernetes', () => {
+  test('only {{port}} and {{service}}, and no owner (ConfigMap files are mounted as root)', () => {
+    const text = `apiVersion: patchbay/v1
+kind: Cloud
+metadata: { name: lab }
+spec:
+  runtime: { kubernetes: { namespace: openstack } }
+  services:
+    - name: api
+      image: patchbay/fixture:v1
+      replicas: 2
+      port: 8080
+      health: { http: { path: /health } }
+      config:
+        /etc/api/api.conf: { content: 'port = {{port}} pod = {{instance}}', owner: '0:42' }
+`;
+    expect(issuesOf(() => parseRecordText(text)).map((i) => [i.path, i.message.slice(0, 60)])).toEqual([
+      [
+        'spec.services[0].config./etc/api/api.conf.owner',
+        'Kubernetes mounts ConfigMap and Secret files as root (no per',
+      ],
+      [
+        'spec.services[0].config./etc/api/api.conf.content',
+        'unknown placeholder {{instance}}: on Kubernetes one ConfigMa',
+      ],
+    ]);
+  });
+});
