@@ -53,7 +53,7 @@ export const FAILURES = {
     retryable: false,
   },
   HEALTH_GATE_FAILED: {
-    meaning: 'a new instance did not pass its health gate in time (or kept crashing)',
+    meaning: 'a new instance did not pass its health gate in time (or kept crashing, or answered 5xx)',
     exitCode: 1,
     retryable: false,
   },
