@@ -7,6 +7,7 @@ import { dockerForHost } from '../runtime/dockerClient';
 import type { TemporalConfig } from '../lib/config';
 import { openDb, type Db } from '../store/db';
 import { storeUrl } from '../store/config';
+import { checkSearchAttributes } from './searchAttributeCheck';
 
 export interface WorkerSetup {
   config: TemporalConfig;
@@ -32,6 +33,7 @@ export async function createWorker(
   // Campaign activities talk to cloud workflows through a client of their own.
   const clientConnection = Connection.lazy(setup.config.connection);
   const client = new Client({ connection: clientConnection, namespace: setup.config.namespace });
+  await checkSearchAttributes(clientConnection, setup.config.namespace);
   // One pool per worker, opened at the first store activity: a worker starts even while the database
   // is down, and its store activities retry until it answers.
   let db: Db | undefined;

@@ -7,12 +7,14 @@
 // submit marks it `running`, the check that sees the cloud's revision finish writes the outcome (no
 // activity of its own on that path); the other ends (invalid, at target, busy, unreachable) are
 // written here.
-import { proxyActivities, sleep } from '@temporalio/workflow';
+import { patched, proxyActivities, sleep } from '@temporalio/workflow';
 import type { Activities } from '../activities';
 import { UnreachablePolicy, type CampaignSpec } from '../campaign/spec';
 import { formatDuration } from '../record/duration';
 import { recording } from './activityProxies';
 import { finishedOutcome, revertError, type CloudOutcome } from './campaignTypes';
+import { markOutcome } from './outcomeAttribute';
+import { OUTCOME_ATTRIBUTE_PATCH } from './patches';
 
 const submit = proxyActivities<Activities>({
   startToCloseTimeout: '30s',
@@ -34,6 +36,11 @@ export type CampaignCloudInput = {
 
 export async function campaignCloudWorkflow(input: CampaignCloudInput): Promise<CloudOutcome> {
   const { outcome, stored } = await carryOut(input);
+  if (patched(OUTCOME_ATTRIBUTE_PATCH))
+    markOutcome(
+      outcome.status,
+      `${input.kind === 'patch' ? 'patch' : 'revert'} of ${input.cloud}: ${outcome.status}${outcome.revision !== undefined ? ` (revision ${outcome.revision})` : ''}${outcome.reason ? `: ${outcome.reason}` : ''}`,
+    );
   // The usual end (the cloud's revision finished) was written by the activity that saw it; the others here.
   if (input.store && !stored) {
     const campaign = input.campaignId;

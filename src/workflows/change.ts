@@ -2,7 +2,13 @@
 // as a child workflow. Kept old containers are removed only when the whole revision succeeded; if a
 // service fails, the services this revision already changed are reverted, so the cloud stays on the
 // previous revision as a whole.
-import { executeChild, getExternalWorkflowHandle, patched, setHandler } from '@temporalio/workflow';
+import {
+  executeChild,
+  getExternalWorkflowHandle,
+  patched,
+  setHandler,
+  upsertSearchAttributes,
+} from '@temporalio/workflow';
 import { dependencyLevels } from '../record/validate';
 import { canonicalJson } from '../record/identity';
 import { CloudRecordSchema, type ServiceSpec } from '../record/schema';
@@ -15,14 +21,24 @@ import { balancerActivities, lbTargetOf } from './traffic';
 import type { LbTarget } from '../activities/types';
 import { changeFinishedSignal, changeProgressQuery } from './messages';
 import { cloudWorkflowId, revertWorkflowId, serviceWorkflowId } from './ids';
-import { RECORD_STORE_PATCH } from './patches';
+import { OUTCOME_ATTRIBUTE_PATCH, RECORD_STORE_PATCH } from './patches';
+import { markOutcome } from './outcomeAttribute';
+import { CLOUD } from './searchAttributes';
 import type { ChangeInput, ChangeProgress, ChangeResult, ServiceResult } from './types';
 import { failureMessage, unreachableHostOf } from './failures';
 
 const OK = new Set(['succeeded', 'unchanged']);
 
 export async function changeWorkflow(raw: ChangeInput): Promise<ChangeResult> {
+  const marked = patched(OUTCOME_ATTRIBUTE_PATCH);
+  // Findable by cloud while it runs (Cloud = "east-3"), by outcome once it ended.
+  if (marked) upsertSearchAttributes([{ key: CLOUD, value: raw.cloud }]);
   const result = await carryOut(raw);
+  if (marked)
+    markOutcome(
+      result.outcome,
+      `revision ${result.revision} of ${raw.cloud}: ${result.outcome}${result.reason ? ` (${result.reason})` : ''}`,
+    );
   if (patched(RECORD_STORE_PATCH)) await report(raw.cloud, result);
   return result;
 }

@@ -4,3 +4,6 @@
 
 /** Revisions and campaign outcomes live in the record store; workflows keep bounded state. */
 export const RECORD_STORE_PATCH = 'patchbay-record-store-v1';
+
+/** Change and campaign-cloud workflows carry their outcome (and changes their cloud) as search attributes. */
+export const OUTCOME_ATTRIBUTE_PATCH = 'patchbay-outcome-attribute-v1';

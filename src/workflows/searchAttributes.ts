@@ -7,6 +7,12 @@ export const CAMPAIGN_ID = defineSearchAttributeKey('CampaignId', SearchAttribut
 export const CLOUD = defineSearchAttributeKey('Cloud', SearchAttributeType.KEYWORD);
 export const SERVICE = defineSearchAttributeKey('Service', SearchAttributeType.KEYWORD);
 export const TARGET_VERSION = defineSearchAttributeKey('TargetVersion', SearchAttributeType.KEYWORD);
+/**
+ * How a change (cloud:<name>:r<N>) or a campaign's cloud (campaign:<id>:<cloud>) ended: applied,
+ * rolled-back, failed (campaign clouds also skipped-busy, skipped-unreachable, reverted…). The Web
+ * UI shows a rolled-back change as "Completed" like a success; `Outcome = "rolled-back"` finds it.
+ */
+export const OUTCOME = defineSearchAttributeKey('Outcome', SearchAttributeType.KEYWORD);
 
 /** name=Type pairs for `temporal server start-dev --search-attribute`. */
 export const SEARCH_ATTRIBUTES: Array<[string, string]> = [
@@ -14,4 +20,5 @@ export const SEARCH_ATTRIBUTES: Array<[string, string]> = [
   ['Cloud', 'Keyword'],
   ['Service', 'Keyword'],
   ['TargetVersion', 'Keyword'],
+  ['Outcome', 'Keyword'],
 ];

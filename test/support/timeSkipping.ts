@@ -17,6 +17,7 @@ import path from 'node:path';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { bundleWorkflowCode, DefaultLogger, Runtime, Worker } from '@temporalio/worker';
 import { PROJECT_ROOT } from '../../src/lib/config';
+import { SEARCH_ATTRIBUTES } from '../../src/workflows/searchAttributes';
 import { createFakeStore, type FakeStore } from './fakeStore';
 import { createScriptedRuntime, type ScriptedRuntime } from './scriptedRuntime';
 
@@ -30,6 +31,9 @@ export interface FastEnv {
   now(): Promise<number>;
   shutdown(): Promise<void>;
 }
+
+/** temporal.api.enums.v1.IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD */
+const KEYWORD = 2;
 
 let launcher: string | undefined;
 
@@ -111,6 +115,19 @@ export async function startFastEnv(
     server: { executable: { type: 'existing-path', path: testServerLauncher() } },
   });
   const t1 = Date.now();
+  try {
+    // As on a real server: the test server leaves a child started with an unregistered search
+    // attribute hanging, and fails a workflow task that upserts one (Outcome, Cloud).
+    if (SEARCH_ATTRIBUTES.some(([, type]) => type !== 'Keyword'))
+      throw new Error('the fast environment registers Keyword search attributes only');
+    await env.connection.operatorService.addSearchAttributes({
+      namespace: env.namespace ?? 'default',
+      searchAttributes: Object.fromEntries(SEARCH_ATTRIBUTES.map(([name]) => [name, KEYWORD])),
+    });
+  } catch (error) {
+    await env.teardown();
+    throw error;
+  }
   const runtime = createScriptedRuntime();
   const store = createFakeStore();
   let worker: Worker;

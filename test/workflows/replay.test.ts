@@ -11,6 +11,10 @@ const files = readdirSync(HISTORY_DIR).filter((f) => f.endsWith('.json'));
 
 test('saved histories exist for the patch workflows, from before and after the record store', () => {
   const expected = ['cloud.json', 'change-patch.json', 'service-patch.json', 'service-rollback.json'];
+  // Written since changes carry their Outcome search attribute (workflow patching).
+  expect(files).toEqual(
+    expect.arrayContaining(['change-rollback-outcome.json', 'service-rollback-outcome.json']),
+  );
   // pre-store-*: written by the version that kept revisions in workflow state (workflow patching).
   expect(files).toEqual(expect.arrayContaining([...expected, ...expected.map((f) => `pre-store-${f}`)]));
 });

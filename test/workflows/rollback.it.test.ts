@@ -15,6 +15,9 @@ import {
 } from '../support/harness';
 import { FIXTURE } from '../support/fixtures';
 import { saveHistories } from '../support/histories';
+import { testEnv } from '../support/env';
+import { OUTCOME } from '../../src/workflows/searchAttributes';
+import { Client, Connection } from '@temporalio/client';
 
 jest.setTimeout(180_000);
 
@@ -71,6 +74,34 @@ test('a failing health gate rolls back every replaced instance; previous version
   const second = history.revisions.find((r: { number: number }) => r.number === 2);
   expect(second).toMatchObject({ number: 2, outcome: 'rolled-back' });
   expect(second.reason).toContain('404');
+
+  // Findable as what it was, not as a green "Completed": Outcome and Cloud search attributes.
+  const connection = await Connection.connect({ address: testEnv('address') });
+  try {
+    const client = new Client({ connection });
+    const found = await waitFor(
+      'the rolled-back change in visibility',
+      async () => {
+        const ids: string[] = [];
+        for await (const w of client.workflow.list({
+          query: `Cloud = "${cloud}" AND Outcome = "rolled-back"`,
+        }))
+          ids.push(w.workflowId);
+        return ids.length > 0 ? ids : undefined;
+      },
+      15_000,
+      250,
+    );
+    expect(found).toEqual([`cloud:${cloud}:r2`]);
+    const applied = [];
+    for await (const w of client.workflow.list({ query: `Cloud = "${cloud}" AND Outcome = "applied"` }))
+      applied.push(w.workflowId);
+    expect(applied).toEqual([`cloud:${cloud}:r1`]);
+    const description = await client.workflow.getHandle(`cloud:${cloud}:r2`).describe();
+    expect(description.typedSearchAttributes.get(OUTCOME)).toBe('rolled-back');
+  } finally {
+    await connection.close();
+  }
 
   // Human output says so too.
   const again = await runCli(['apply', writeRecord(record(FIXTURE.broken))], QUEUE);

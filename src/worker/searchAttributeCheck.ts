@@ -1,0 +1,29 @@
+// Workflows set search attributes (CampaignId, Cloud, Outcome…); on a namespace without them a
+// workflow task fails and the change hangs. The worker checks at start and says how to fix it.
+import type { Connection } from '@temporalio/client';
+import { PatchbayError } from '../lib/errors';
+import { SEARCH_ATTRIBUTES } from '../workflows/searchAttributes';
+
+export async function checkSearchAttributes(connection: Connection, namespace: string): Promise<void> {
+  let listed: Record<string, unknown>;
+  try {
+    const response = await connection.operatorService.listSearchAttributes({ namespace });
+    listed = { ...response.customAttributes, ...response.systemAttributes };
+  } catch {
+    return; // not allowed to list (a restricted API key): the server will say it when it matters
+  }
+  const missing = SEARCH_ATTRIBUTES.filter(([name]) => !(name in listed));
+  if (missing.length === 0) return;
+  const commands = missing
+    .map(
+      ([name, type]) =>
+        `temporal operator search-attribute create --namespace ${namespace} --name ${name} --type ${type}`,
+    )
+    .join('; ');
+  throw new PatchbayError(
+    'PREFLIGHT_FAILED',
+    `namespace ${namespace} lacks search attributes Patchbay's workflows set: ${missing
+      .map(([name, type]) => `${name} (${type})`)
+      .join(', ')}; create them first: ${commands}`,
+  );
+}
