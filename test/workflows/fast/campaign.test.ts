@@ -12,7 +12,8 @@ import {
 } from '@temporalio/client';
 import { CampaignSpecSchema, type CampaignSpec, type CampaignSpecInput } from '../../../src/campaign/spec';
 import { campaignWorkflow, cloudWorkflow } from '../../../src/workflows';
-import { campaignWorkflowId } from '../../../src/workflows/campaignIds';
+import { campaignCloudWorkflowId, campaignWorkflowId } from '../../../src/workflows/campaignIds';
+import { OUTCOME } from '../../../src/workflows/searchAttributes';
 import {
   abortCampaignUpdate,
   approveCampaignUpdate,
@@ -159,6 +160,12 @@ const audit = (id: string) =>
     .filter((a) => a.targetKind === 'campaign' && a.target === id)
     .map((a) => [a.actor, a.action, a.reason, a.detail]);
 
+/** What a workflow says in its current details (the Web UI's workflow page), by Temporal's built-in query. */
+async function currentDetails(handle: { query: <R>(name: string) => Promise<R> }): Promise<string> {
+  const metadata = await handle.query<{ currentDetails?: string }>('__temporal_workflow_metadata');
+  return metadata.currentDetails ?? '';
+}
+
 describe('campaign workflow (time-skipping, real cloud workflows, in-memory runtime and stores)', () => {
   test('waves in launch order: each finishes, then bakes, before the next one starts', async () => {
     const clouds = await fleet(7);
@@ -265,6 +272,19 @@ describe('campaign workflow (time-skipping, real cloud workflows, in-memory runt
       haltReason: result.haltReason,
     });
     expect(phases(id)).not.toContain('rolling-back');
+    // Each cloud's workflow says how it ended in its Outcome search attribute and its details.
+    const cloudOutcome = async (cloud: string) => {
+      const handle = fast.client.workflow.getHandle(campaignCloudWorkflowId(id, cloud, false));
+      return [(await handle.describe()).typedSearchAttributes.get(OUTCOME), await currentDetails(handle)];
+    };
+    expect(await cloudOutcome(clouds[0]!)).toEqual([
+      'patched',
+      expect.stringMatching(/^patch of .*: patched \(revision 2\)$/),
+    ]);
+    expect(await cloudOutcome(clouds[1]!)).toEqual([
+      'rolled-back',
+      expect.stringMatching(/^patch of .*: rolled-back \(revision 2\): .*waitHealthy failed/),
+    ]);
   }, 60_000);
 
   test('failure budget in total: failures up to the budget are tolerated, the one past it halts', async () => {
