@@ -11,7 +11,8 @@
 #   - for the multi-host test lab (scripts/multihost-lab.sh, which the tests start): iproute2,
 #     util-linux (nsenter) and procps, as root on Debian
 #   - with --fixtures: the static busybox and the local test fixture images; HAProxy; openssl and
-#     OpenSSH (client and server binaries; the tests run their own sshd) for the endpoint tests
+#     OpenSSH (client and server binaries; the tests run their own sshd) for the endpoint tests;
+#     Debian's chromium, which the Web UI browser test drives headless (puppeteer-core, no download)
 #   - with --openstack: the real OpenStack images from Debian's packages (cold ~5.5 min, warm <1 s)
 #   - with --kubernetes: a Kubernetes control plane built from its Go modules, etcd and KWOK, for the
 #     Kubernetes runtime tests (scripts/k8s-cluster.sh build; cold 5–12 min, cached after)
@@ -138,6 +139,8 @@ if [ "$WITH_FIXTURES" = 1 ]; then
   command -v openssl >/dev/null || apt_install openssl
   command -v ssh-keygen >/dev/null || apt_install openssh-client
   [ -x /usr/sbin/sshd ] || apt_install openssh-server
+  # The Web UI browser test (test/lab/webUi.it.test.ts) screenshots and reads Temporal's Web UI.
+  command -v chromium >/dev/null || apt_install chromium
   bash "$ROOT/scripts/build-fixtures.sh" >&2
 fi
 # --- OpenStack images ------------------------------------------------------------------------

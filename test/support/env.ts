@@ -1,6 +1,8 @@
 // What the global setup hands to the test files, through environment variables.
 export const TEST_ENV = {
   address: 'PATCHBAY_TEST_TEMPORAL_ADDRESS',
+  /** The dev server's Web UI (http://127.0.0.1:<port>), for the browser test. */
+  uiUrl: 'PATCHBAY_TEST_TEMPORAL_UI',
   bundle: 'PATCHBAY_TEST_WORKFLOW_BUNDLE',
   run: 'PATCHBAY_TEST_RUN',
   /** The run's own PostgreSQL; every process the tests start inherits it. */
