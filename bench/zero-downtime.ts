@@ -6,7 +6,9 @@
 // `-- --only fixtures|keystone` runs one of them.
 import { rmSync } from 'node:fs';
 import type Docker from 'dockerode';
+import { renderConfigFiles } from '../src/record/configFiles';
 import { CloudRecordSchema, type CloudRecord } from '../src/record/schema';
+import { deliverConfigFiles, resolveConfigFiles } from '../src/runtime/configDelivery';
 import { dockerClient } from '../src/runtime/dockerClient';
 import { probeHttp } from '../src/runtime/httpProbe';
 import { serverStat } from '../src/runtime/haproxy';
@@ -211,8 +213,14 @@ async function keystoneScenario(client: PatchbayClient, lab: Lab, results: Resul
   }
 }
 
-/** (b) for Keystone: remove and recreate every instance at once with the new image, then wait for /v3. */
+/**
+ * (b) for Keystone: remove and recreate every instance at once with the new image (and the record's
+ * config files, as Patchbay delivers them), then wait for /v3.
+ */
 async function naiveRecreate(lab: Lab, image: string): Promise<void> {
+  const service = lab.record.spec.services.find((s) => s.name === 'keystone');
+  if (!service) throw new Error('no keystone in the record');
+  const files = resolveConfigFiles(renderConfigFiles(service, { service: 'keystone' }));
   const keystone = (await listCloudContainers(docker, lab.name, 'keystone')).filter((c) => c.running);
   const ports: number[] = [];
   await Promise.all(
@@ -228,6 +236,7 @@ async function naiveRecreate(lab: Lab, image: string): Promise<void> {
         Labels: info.Config.Labels,
         HostConfig: info.HostConfig,
       });
+      await deliverConfigFiles(docker, created.id, files);
       await created.start();
     }),
   );

@@ -2,11 +2,18 @@
 // server with SQLite + a worker in this process + the local Docker engine). It deploys
 // examples/openstack.yaml (MariaDB, Keystone x3 behind HAProxy, Glance, Placement), then, while a
 // bounded token load runs through HAProxy, patches Keystone to Debian's security fix, reverts it and
-// tries a broken build, and reports what the clients saw and what was (not) touched.
+// tries a broken build; then, under a new load, reconfigures Keystone (its keystone.conf from the
+// record: token lifetime 1 h -> 2 h) and rolls that back; and reports what the clients saw, what
+// Keystone's tokens and files say, and what was (not) touched.
 import { dockerForHost } from '../runtime/dockerClient';
 import { temporalConfig } from '../lib/config';
 import { openstackLab } from '../lab/openstackLab';
 import { runKeystoneScenarios, stepKept, type ScenarioReport } from '../lab/keystoneScenarios';
+import {
+  reconfigureStepKept,
+  runKeystoneReconfigure,
+  type ReconfigureReport,
+} from '../lab/keystoneReconfigure';
 import { startEmbeddedStack } from './dev';
 import type { Io } from './fixtureDemo';
 import { PatchbayClient } from './patchbayClient';
@@ -33,6 +40,28 @@ function describe(r: ScenarioReport): string {
   return lines.join('\n');
 }
 
+function describeReconfigure(r: ReconfigureReport): string {
+  const lines = [`   took ${r.seconds.toFixed(1)} s: ${r.outcome}${r.reason ? ` (${r.reason})` : ''}`];
+  const expirations = [...new Set(r.tokenSections.map((t) => t.expiration))];
+  lines.push(
+    `   [token] expiration in keystone.conf inside the ${r.tokenSections.length} containers: ${expirations.join(', ')}; ${r.keystone.replaced} of ${r.keystone.running} containers replaced`,
+  );
+  lines.push(
+    `   new tokens through HAProxy live ${[...new Set(r.tokenLifetimes)].join(', ')} s (expires_at - issued_at)`,
+  );
+  if (r.load) {
+    const l = r.load;
+    lines.push(
+      `   load through HAProxy: ${l.failed} failed of ${l.requests} requests, p50 ${l.p50.toFixed(0)} ms, p99 ${l.p99.toFixed(0)} ms${l.failures.length ? `; ${l.failures.join('; ')}` : ''}`,
+    );
+  }
+  if (r.others)
+    lines.push(
+      `   MariaDB, Glance, Placement, HAProxy: ${r.others.compared - r.others.changed.length}/${r.others.compared} containers kept their id and start time`,
+    );
+  return lines.join('\n');
+}
+
 export async function runDemo(io: Io, asJson: boolean): Promise<number> {
   const say = asJson ? io.err : io.out;
   const lab = openstackLab();
@@ -54,12 +83,30 @@ export async function runDemo(io: Io, asJson: boolean): Promise<number> {
       onProgress: () => progressPrinter(io.err),
       onResult: (result) => say(renderChangeResult(lab.name, result)),
     });
+    // The cloud is at the example's record again (the revert): its configuration changed next.
+    const reconfigure = await runKeystoneReconfigure({
+      client,
+      docker: dockerForHost(lab.record.spec.runtime.docker.hosts[0]!),
+      lab,
+      author: 'patchbay-demo',
+      steps: ['reconfigure', 'rollback'],
+      say,
+      onProgress: () => progressPrinter(io.err),
+      onResult: (result) => say(renderChangeResult(lab.name, result)),
+    });
+    const configSteps = reconfigure.steps.filter((r) => r.step !== 'deploy');
     say('\n== what happened');
     if (wholeRun)
       say(
         ` load through HAProxy for the whole run: ${wholeRun.failed} failed of ${wholeRun.requests} requests in ${wholeRun.seconds.toFixed(0)} s`,
       );
     for (const r of reports) say(` ${stepKept(r) ? 'ok  ' : 'FAIL'} ${r.title}\n${describe(r)}`);
+    if (reconfigure.wholeRun)
+      say(
+        ` load through HAProxy for the reconfiguration: ${reconfigure.wholeRun.failed} failed of ${reconfigure.wholeRun.requests} requests in ${reconfigure.wholeRun.seconds.toFixed(0)} s`,
+      );
+    for (const r of configSteps)
+      say(` ${reconfigureStepKept(r) ? 'ok  ' : 'FAIL'} ${r.title}\n${describeReconfigure(r)}`);
     const page = await client.history(lab.name, { limit: 8 });
     say(`\n== history of ${lab.name}\n${renderHistory(page.revisions, page.current)}`);
     if (stack.uiUrl)
@@ -69,9 +116,21 @@ export async function runDemo(io: Io, asJson: boolean): Promise<number> {
     say(
       `The cloud keeps running: curl ${lab.keystoneUrl}/v3. Remove it: docker rm -f $(docker ps -aq --filter label=io.patchbay.cloud=${lab.name})`,
     );
-    const ok = reports.length === 4 && reports.every(stepKept) && wholeRun?.failed === 0;
+    const ok =
+      reports.length === 4 &&
+      reports.every(stepKept) &&
+      wholeRun?.failed === 0 &&
+      configSteps.length === 2 &&
+      reconfigure.steps.every(reconfigureStepKept) &&
+      reconfigure.wholeRun?.failed === 0;
     if (asJson)
-      io.out(JSON.stringify({ cloud: lab.name, ok, steps: reports, wholeRun, webUi: stack.uiUrl }, null, 2));
+      io.out(
+        JSON.stringify(
+          { cloud: lab.name, ok, steps: reports, wholeRun, reconfigure, webUi: stack.uiUrl },
+          null,
+          2,
+        ),
+      );
     say(
       ok
         ? '\ndemo: everything behaved as promised.'

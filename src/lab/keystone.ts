@@ -16,7 +16,7 @@ export function passwordAuthBody(password: string): string {
 function request(
   url: string,
   options: { method: string; headers?: Record<string, string>; body?: string },
-): Promise<{ status: number; headers: http.IncomingHttpHeaders }> {
+): Promise<{ status: number; headers: http.IncomingHttpHeaders; body: string }> {
   return new Promise((resolve, reject) => {
     const req = http.request(
       url,
@@ -32,8 +32,10 @@ function request(
         },
       },
       (res) => {
-        res.resume();
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers }));
+        let body = '';
+        res.setEncoding('utf8');
+        res.on('data', (chunk: string) => (body += chunk));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body }));
       },
     );
     req.on('timeout', () => req.destroy(new Error(`${url}: no answer in 15 s`)));
@@ -52,6 +54,17 @@ export async function issueToken(baseUrl: string, password: string): Promise<str
   if (res.status !== 201 || typeof token !== 'string')
     throw new Error(`Keystone at ${baseUrl} did not issue a token: HTTP ${res.status}`);
   return token;
+}
+
+/** A new token's lifetime as Keystone states it: expires_at - issued_at of POST /v3/auth/tokens, in seconds. */
+export async function tokenLifetimeSeconds(baseUrl: string, password: string): Promise<number> {
+  const res = await request(`${baseUrl}/v3/auth/tokens`, {
+    method: 'POST',
+    body: passwordAuthBody(password),
+  });
+  if (res.status !== 201) throw new Error(`Keystone at ${baseUrl} did not issue a token: HTTP ${res.status}`);
+  const { token } = JSON.parse(res.body) as { token: { issued_at: string; expires_at: string } };
+  return Math.round((Date.parse(token.expires_at) - Date.parse(token.issued_at)) / 1000);
 }
 
 /** Whether Keystone accepts `subject` as a valid token (GET /v3/auth/tokens → 200). */

@@ -42,7 +42,7 @@ export function multiHostOpenstack(lab: Lab, hosts: LabHostAddress[]): MultiHost
   keystone.env.KEYSTONE_BIND_HOST = '0.0.0.0';
   // Keystone's database is on the first host: its keystone.conf (and its jobs') says so, as the
   // example's override file for this lab does (examples/config/overrides/3hosts/keystone.conf).
-  const keystoneConf = keystone.config['/etc/keystone/keystone.conf'];
+  const keystoneConf = keystone.config?.['/etc/keystone/keystone.conf'];
   if (keystoneConf)
     keystoneConf.content = keystoneConf.content.replace(
       `@127.0.0.1:${sqlPort}/`,
