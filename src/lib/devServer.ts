@@ -5,6 +5,7 @@ import { existsSync, mkdirSync, openSync } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { PatchbayError } from './errors';
+import { Connection } from '@temporalio/client';
 import { SEARCH_ATTRIBUTES } from '../workflows/searchAttributes';
 
 export interface DevServerOptions {
@@ -49,7 +50,10 @@ export async function startDevServer(options: DevServerOptions): Promise<DevServ
   const uiPort = options.uiPort ?? port + 1000;
   const address = `${ip}:${port}`;
   const uiUrl = `http://${ip}:${uiPort}`;
-  if (await portAnswers(ip, port)) return { address, uiUrl, started: false, stop: async () => undefined };
+  if (await portAnswers(ip, port)) {
+    await registerSearchAttributes(address);
+    return { address, uiUrl, started: false, stop: async () => undefined };
+  }
   if (!existsSync(options.binary)) {
     throw new PatchbayError(
       'ENVIRONMENT',
@@ -91,6 +95,7 @@ export async function startDevServer(options: DevServerOptions): Promise<DevServ
     }
     await new Promise((r) => setTimeout(r, 200));
   }
+  await registerSearchAttributes(address);
   return {
     address,
     uiUrl,
@@ -105,4 +110,29 @@ export async function startDevServer(options: DevServerOptions): Promise<DevServ
         setTimeout(() => child.kill('SIGKILL'), 10_000).unref();
       }),
   };
+}
+
+/** temporal.api.enums.v1.IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD */
+const KEYWORD = 2;
+
+/**
+ * `start-dev --search-attribute` registers attributes only when it creates its database: a dev
+ * server on the SQLite file of an older version lacks the newer ones (Outcome). Add what is missing.
+ */
+async function registerSearchAttributes(address: string): Promise<void> {
+  const connection = await Connection.connect({ address });
+  try {
+    const namespace = 'default';
+    const listed = await connection.operatorService.listSearchAttributes({ namespace });
+    const missing = SEARCH_ATTRIBUTES.filter(([name]) => !(name in (listed.customAttributes ?? {})));
+    if (missing.length === 0) return;
+    if (missing.some(([, type]) => type !== 'Keyword'))
+      throw new Error('only Keyword attributes are registered here');
+    await connection.operatorService.addSearchAttributes({
+      namespace,
+      searchAttributes: Object.fromEntries(missing.map(([name]) => [name, KEYWORD])),
+    });
+  } finally {
+    await connection.close();
+  }
 }
