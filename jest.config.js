@@ -1,6 +1,11 @@
 // Two projects: fast unit tests, and integration tests (*.it.test.ts) against ONE real Temporal dev
 // server and the real Docker engine, started by the global setup and torn down after.
 const transform = { '^.+\\.ts$': ['@swc/jest'] };
+// `patchbay` as the library's users import it (package.json "exports"), from the sources (as tsconfig "paths").
+const moduleNameMapper = {
+  '^patchbay$': '<rootDir>/src/index.ts',
+  '^patchbay/(record|campaign|messages)$': '<rootDir>/src/exports/$1.ts',
+};
 
 /** @type {import('jest').Config} */
 module.exports = {
@@ -12,6 +17,7 @@ module.exports = {
       testMatch: ['**/*.test.ts'],
       testPathIgnorePatterns: ['\\.it\\.test\\.ts$'],
       transform,
+      moduleNameMapper,
     },
     {
       displayName: 'integration',
@@ -21,6 +27,7 @@ module.exports = {
       globalSetup: '<rootDir>/test/support/globalSetup.ts',
       globalTeardown: '<rootDir>/test/support/globalTeardown.ts',
       transform,
+      moduleNameMapper,
     },
   ],
 };

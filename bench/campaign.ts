@@ -2,10 +2,16 @@
 //   (a) real: N clouds (default 50) x 2 instances of the fixture service on the local Docker engine,
 //       concurrency 10: clouds patched per minute and the campaign's wall time beside the sum of the
 //       per-cloud patch times (what one-after-another would take).
+//   (c) real OpenStack: N real clouds (src/lab/fleet.ts: MariaDB, Keystone x2, HAProxy each; default
+//       3) patched from the vulnerable Keystone to the fix by one campaign (canary, then the rest at
+//       once) under a token + /v3 load through every cloud's HAProxy: the campaign's wall time beside
+//       the sum of the per-cloud patch times, and failed requests per cloud.
 //   (b) engine only: the same workflows with an in-process fake runtime (no containers), 1,000 and
 //       10,000 clouds: clouds per second, peak memory of the process (worker + client), and the
 //       largest history (events) of any workflow.
-// Args: --real N (0 skips), --engine 1000,10000 (empty skips), --concurrency N (engine).
+// Args: --real N (0 skips), --openstack N (0 skips), --engine 1000,10000 (empty skips),
+// --concurrency N (engine).
+import { rmSync } from 'node:fs';
 import type Docker from 'dockerode';
 import { CampaignSpecSchema } from '../src/campaign/spec';
 import { CampaignClient } from '../src/client/campaignClient';
@@ -15,6 +21,9 @@ import { dockerClient } from '../src/runtime/dockerClient';
 import { openDb } from '../src/store/db';
 import type { CampaignProgress } from '../src/workflows/campaignTypes';
 import { createFakeRuntimeActivities } from '../test/support/fakeRuntime';
+import { TEMPORAL_BIN } from '../src/lib/config';
+import { deployFleet, fleetClouds, fleetSecretEnv } from '../src/lab/fleet';
+import { runFleetScenario } from '../src/lab/fleetScenario';
 import { startBenchStack } from './stack';
 import { diagnoseStall, type StallContext } from './stallDiagnostics';
 
@@ -23,6 +32,7 @@ const arg = (name: string, fallback: string) => {
   return i > 0 ? (process.argv[i + 1] ?? fallback) : fallback;
 };
 const REAL = Number(arg('real', '50'));
+const OPENSTACK = Number(arg('openstack', '3'));
 const ENGINE = arg('engine', '1000,10000').split(',').filter(Boolean).map(Number);
 const ENGINE_CONCURRENCY = Number(arg('concurrency', '100'));
 const docker: Docker = dockerClient('unix:///var/run/docker.sock');
@@ -177,6 +187,66 @@ async function real(n: number): Promise<void> {
   }
 }
 
+async function removeOpenstackFleet(names: string[]): Promise<void> {
+  for (const c of await docker.listContainers({ all: true }))
+    if (names.includes(c.Labels['io.patchbay.cloud'] ?? ''))
+      await docker.getContainer(c.Id).remove({ force: true });
+}
+
+async function openstack(n: number): Promise<void> {
+  const root = '/var/tmp/patchbay-bench-fleet';
+  // All on the vulnerable build: the campaign patches every one.
+  const clouds = fleetClouds({ count: n, prefix: 'bos-', root, portBase: 13000, fixed: 0 });
+  const names = clouds.map((c) => c.name);
+  await removeOpenstackFleet(names);
+  rmSync(root, { recursive: true, force: true });
+  Object.assign(process.env, fleetSecretEnv(clouds));
+  const queue = 'bench-campaign-os';
+  const stack = await startBenchStack(17970, queue);
+  try {
+    const t0 = Date.now();
+    const deployed = await deployFleet(stack.client, clouds, { author: 'bench' });
+    const deployS = (Date.now() - t0) / 1000;
+    const failed = deployed.filter((d) => d.outcome !== 'applied');
+    if (failed.length) throw new Error(`deploy: ${failed.map((d) => `${d.cloud}: ${d.reason}`).join('; ')}`);
+    const report = await runFleetScenario({
+      client: stack.client,
+      campaigns: new CampaignClient(stack.client),
+      docker,
+      clouds,
+      launcherEnv: { ...process.env, TEMPORAL_ADDRESS: stack.address, PATCHBAY_TASK_QUEUE: queue },
+      temporalCli: { binary: TEMPORAL_BIN, address: stack.address, namespace: 'default' },
+      campaignPrefix: `bench-os-${Date.now().toString(36)}`,
+      approval: false,
+      bake: '0s',
+      skipBroken: true,
+      say: (line) => console.error(line.replace(/^/gm, '    ')),
+    });
+    const c = report.first!;
+    const sum = Object.values(c.patchSeconds).reduce((a, b) => a + b, 0);
+    const perCloud = names.map(
+      (cloud) =>
+        `${c.load[cloud]!.failed}/${c.load[cloud]!.requests}${c.load[cloud]!.failed ? ` (${cloud}: ${c.load[cloud]!.failures.join('; ')})` : ''}`,
+    );
+    console.log(
+      `(c) real OpenStack: ${n} clouds (MariaDB, Keystone x2, HAProxy each), canary then the rest (concurrency 5), ` +
+        `2 load clients per cloud (deploying them took ${deployS.toFixed(1)} s)`,
+    );
+    console.log(
+      `    campaign ${c.seconds.toFixed(1)} s (its workflow ${c.workflowSeconds.toFixed(1)} s), ${c.phase}, ${JSON.stringify(Object.values(c.statuses).reduce<Record<string, number>>((m, st) => ({ ...m, [st]: (m[st] ?? 0) + 1 }), {}))}; ` +
+        `sum of per-cloud patch times ${sum.toFixed(1)} s (${Object.values(c.patchSeconds)
+          .map((x) => x.toFixed(1))
+          .join(
+            ', ',
+          )}) -> ${(sum / c.workflowSeconds).toFixed(2)}x; failed/requests per cloud ${perCloud.join(', ')}`,
+    );
+  } finally {
+    await stack.stop();
+    await removeOpenstackFleet(names);
+    rmSync(root, { recursive: true, force: true });
+  }
+}
+
 async function engine(n: number): Promise<void> {
   const fake = createFakeRuntimeActivities();
   const stack = await startBenchStack(17960 + (n % 7), `bench-engine-${n}`, fake.activities);
@@ -229,6 +299,7 @@ async function engine(n: number): Promise<void> {
 
 async function main(): Promise<void> {
   if (REAL > 0) await real(REAL);
+  if (OPENSTACK > 0) await openstack(OPENSTACK);
   for (const n of ENGINE) await engine(n);
 }
 

@@ -36,6 +36,7 @@ import { describeHosts, renderHosts } from './hosts';
 import type * as Dev from './dev';
 import type * as Demo from './demo';
 import type * as FixtureDemo from './fixtureDemo';
+import type * as FleetDemo from './fleetDemo';
 import { addCampaignCommands } from './campaignCli';
 
 interface Io {
@@ -438,9 +439,17 @@ export function buildProgram(io: Io, setExit: (code: number) => void): Command {
       '--fixtures',
       'the same scenarios on tiny fixture images (examples/lab.yaml): seconds, not minutes',
     )
+    .option(
+      '--fleet [n]',
+      'a Keystone CVE across a fleet of N real clouds (default 3): inventory, a campaign approved through the temporal CLI, a broken build halted at its canary',
+    )
     .addOption(jsonOption())
-    .action(async (opts: { json?: boolean; fixtures?: boolean }) => {
-      if (opts.fixtures) {
+    .action(async (opts: { json?: boolean; fixtures?: boolean; fleet?: boolean | string }) => {
+      if (opts.fleet !== undefined) {
+        const n = opts.fleet === true ? 3 : positiveInt('--fleet', 20)(opts.fleet as string);
+        const { runFleetDemo } = lazy<typeof FleetDemo>('./fleetDemo');
+        setExit(await runFleetDemo(io, n, !!opts.json));
+      } else if (opts.fixtures) {
         const { runFixtureDemo } = lazy<typeof FixtureDemo>('./fixtureDemo');
         setExit(await runFixtureDemo(io, !!opts.json));
       } else {

@@ -34,6 +34,8 @@ export interface LoadOptions {
   maxRequests: number;
   maxMs: number;
   timeoutMs?: number;
+  /** Each client waits this long after each answer (default 0: back to back). */
+  pauseMs?: number;
 }
 
 export interface Load {
@@ -95,6 +97,7 @@ export function startLoad(options: LoadOptions): Load {
     for (let n = 0; !stopped && Date.now() < deadline && sent < options.maxRequests; n++) {
       sent++;
       samples.push(await send(base, options.request(client, n), options.timeoutMs ?? 10_000));
+      if (options.pauseMs) await new Promise((r) => setTimeout(r, options.pauseMs));
     }
   });
   return {
