@@ -70,8 +70,9 @@ import {
   type WaveProgress,
 } from './campaignTypes';
 import { failureMessage } from './failures';
-import { RECORD_STORE_PATCH } from './patches';
+import { OUTCOME_ATTRIBUTE_PATCH, RECORD_STORE_PATCH } from './patches';
 import { CAMPAIGN_ID, CLOUD, SERVICE, TARGET_VERSION } from './searchAttributes';
+import { markOutcome } from './outcomeAttribute';
 
 export { campaignCloudWorkflowId, campaignWorkflowId } from './campaignIds';
 
@@ -606,6 +607,9 @@ export async function campaignWorkflow(input: CampaignInput): Promise<CampaignRe
   }
   state.phase = phase;
   state.finishedAt = finishedAt;
+  // The campaign's own row in the Web UI: Outcome = "halted" finds campaigns stopped by their budget.
+  if (patched(OUTCOME_ATTRIBUTE_PATCH))
+    markOutcome(phase, `campaign ${id}: ${phase}${state.haltReason ? ` (${state.haltReason})` : ''}`);
   await condition(allHandlersFinished);
   return { id, phase: state.phase, totals: totals(), haltReason: state.haltReason };
 }

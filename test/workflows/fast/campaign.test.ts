@@ -281,6 +281,8 @@ describe('campaign workflow (time-skipping, real cloud workflows, in-memory runt
       'patched',
       expect.stringMatching(/^patch of .*: patched \(revision 2\)$/),
     ]);
+    const campaignHandle = fast.client.workflow.getHandle(campaignWorkflowId(id));
+    expect((await campaignHandle.describe()).typedSearchAttributes.get(OUTCOME)).toBe('halted');
     expect(await cloudOutcome(clouds[1]!)).toEqual([
       'rolled-back',
       expect.stringMatching(/^patch of .*: rolled-back \(revision 2\): .*waitHealthy failed/),
