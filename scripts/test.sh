@@ -9,5 +9,5 @@ echo "== typecheck" && npx tsc --noEmit
 echo "== lint" && npx eslint . && npx prettier --check . >/dev/null
 # The record-store scale test applies this many revisions here (continuing as new every 300 events);
 # `npm run test:scale` runs all 5,000 at the product's own threshold.
-export PATCHBAY_SCALE_REVISIONS="${PATCHBAY_SCALE_REVISIONS:-200}"
+export PATCHBAY_SCALE_REVISIONS="${PATCHBAY_SCALE_REVISIONS:-80}"
 echo "== tests" && npx jest --runInBand "$@"

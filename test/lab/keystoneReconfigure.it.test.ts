@@ -24,7 +24,7 @@ jest.setTimeout(20 * 60_000);
 const QUEUE = 'openstack-reconfigure';
 // Its own name, directory and ports (the example's + 4000): never the demo's or another test's cloud.
 const root = mkdtempSync(path.join('/var/tmp', 'patchbay-reconf-'));
-const lab = openstackLab({ name: 'os-reconf', root, portShift: 4000 });
+const lab = openstackLab({ name: 'os-reconf', root, portShift: 4000, keystoneBakeMs: 1_000 });
 let worker: WorkerProcess;
 let client: PatchbayClient;
 let reports: ReconfigureReport[] = [];

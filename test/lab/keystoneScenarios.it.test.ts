@@ -18,7 +18,7 @@ jest.setTimeout(20 * 60_000);
 const QUEUE = 'openstack-e2e';
 // Its own name, directory and ports (the example's + 1000): never the demo's os-lab.
 const root = mkdtempSync(path.join('/var/tmp', 'patchbay-e2e-'));
-const lab = openstackLab({ name: 'os-e2e', root, portShift: 1000 });
+const lab = openstackLab({ name: 'os-e2e', root, portShift: 1000, keystoneBakeMs: 1_000 });
 let worker: WorkerProcess;
 let client: PatchbayClient;
 let reports: ScenarioReport[] = [];
