@@ -9,6 +9,7 @@ import { PatchbayClient } from '../../src/client/patchbayClient';
 import { temporalConfig } from '../../src/lib/config';
 import { CloudRecordSchema, type CloudRecordInput } from '../../src/record/schema';
 import { testEnv } from '../support/env';
+import { historyText } from '../support/histories';
 import { FIXTURE } from '../support/fixtures';
 import { startWorker, type WorkerProcess } from '../support/harness';
 import { startTestCluster, type PodView, type TestCluster } from '../support/kube';
@@ -124,19 +125,10 @@ async function apply(r: CloudRecordInput, message: string) {
 }
 
 /** Every string and payload (decoded) of a workflow's history, as one text to search. */
-async function historyText(workflowId: string): Promise<string> {
+async function workflowHistoryText(workflowId: string): Promise<string> {
   const connection = await Connection.connect({ address: testEnv('address') });
   try {
-    const history = await new Client({ connection }).workflow.getHandle(workflowId).fetchHistory();
-    const out: string[] = [];
-    const walk = (value: unknown): void => {
-      if (value instanceof Uint8Array) out.push(Buffer.from(value).toString('utf8'));
-      else if (typeof value === 'string') out.push(value);
-      else if (Array.isArray(value)) value.forEach(walk);
-      else if (value && typeof value === 'object') Object.values(value).forEach(walk);
-    };
-    walk(history);
-    return out.join('\n');
+    return historyText(await new Client({ connection }).workflow.getHandle(workflowId).fetchHistory());
   } finally {
     await connection.close();
   }
@@ -264,7 +256,7 @@ test('a file with a secret reference goes into a Secret, resolved by the activit
   expect(JSON.stringify([map, keystone])).not.toContain(SECRET);
   // Activity inputs and results are in the histories: the reference is, the value is not.
   for (const id of [`cloud:${cloud}:r${result.revision}`, `cloud:${cloud}:r${result.revision}:keystone`]) {
-    const text = await historyText(id);
+    const text = await workflowHistoryText(id);
     expect(text).toContain(`env:${SECRET_VAR}`);
     expect(text).not.toContain(SECRET);
   }

@@ -20,3 +20,16 @@ export async function saveHistories(entries: Array<{ workflowId: string; file: s
     writeFileSync(path.join(HISTORY_DIR, file), json);
   }
 }
+
+/** Every string and every payload (decoded) of a history, as one text to search (no secret in it). */
+export function historyText(value: unknown): string {
+  const out: string[] = [];
+  const walk = (v: unknown): void => {
+    if (v instanceof Uint8Array) out.push(Buffer.from(v).toString('utf8'));
+    else if (typeof v === 'string') out.push(v);
+    else if (Array.isArray(v)) v.forEach(walk);
+    else if (v && typeof v === 'object') Object.values(v).forEach(walk);
+  };
+  walk(value);
+  return out.join('\n');
+}

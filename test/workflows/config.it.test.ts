@@ -18,6 +18,7 @@ import {
 } from '../support/harness';
 import { FIXTURE } from '../support/fixtures';
 import { testEnv } from '../support/env';
+import { historyText } from '../support/histories';
 import { testStoreUrl } from '../support/store';
 
 jest.setTimeout(240_000);
@@ -81,15 +82,6 @@ function untouched(
   const mine = [...before.values()].filter((c) => c.service === service);
   expect(mine.length).toBeGreaterThan(0);
   for (const c of mine) expect(after.get(c.name)).toMatchObject({ id: c.id, startedAt: c.startedAt });
-}
-
-/** Every string and decoded payload of a history, as one text. */
-function historyText(value: unknown, out: string[] = []): string[] {
-  if (value instanceof Uint8Array) out.push(Buffer.from(value).toString('utf8'));
-  else if (typeof value === 'string') out.push(value);
-  else if (Array.isArray(value)) value.forEach((v) => historyText(v, out));
-  else if (value && typeof value === 'object') Object.values(value).forEach((v) => historyText(v, out));
-  return out;
 }
 
 test('config files are rendered per instance, with secrets resolved in the container only', async () => {
@@ -195,7 +187,7 @@ test('the secret is in no history and in no row of the store', async () => {
       `cloud:${cloud}:r2:api`,
       `cloud:${cloud}:r4:api`,
     ]) {
-      const history = historyText(await client.workflow.getHandle(id).fetchHistory()).join('\n');
+      const history = historyText(await client.workflow.getHandle(id).fetchHistory());
       expect(history.length).toBeGreaterThan(1000);
       expect(history).toContain('env:PATCHBAY_TEST_CONFIG_SECRET');
       expect(history).not.toContain(SECRET);

@@ -13,20 +13,12 @@ import {
 } from '../support/harness';
 import { FIXTURE } from '../support/fixtures';
 import { testEnv } from '../support/env';
+import { historyText } from '../support/histories';
 
 jest.setTimeout(120_000);
 
 const QUEUE = 'secrets-it';
 const SECRET = 'pa55-never-in-history-7f3a';
-
-/** Every string and every payload (decoded) of a history, as one text to search. */
-function historyText(value: unknown, out: string[] = []): string[] {
-  if (value instanceof Uint8Array) out.push(Buffer.from(value).toString('utf8'));
-  else if (typeof value === 'string') out.push(value);
-  else if (Array.isArray(value)) value.forEach((v) => historyText(v, out));
-  else if (value && typeof value === 'object') Object.values(value).forEach((v) => historyText(v, out));
-  return out;
-}
 
 test('a secret reference is resolved by the activity and never recorded', async () => {
   const worker = await startWorker(QUEUE, { PATCHBAY_TEST_DB_PASSWORD: SECRET });
@@ -47,7 +39,7 @@ test('a secret reference is resolved by the activity and never recorded', async 
       const client = new Client({ connection });
       const ids = [`cloud:${cloud}`, `cloud:${cloud}:r1`, `cloud:${cloud}:r1:api`];
       for (const id of ids) {
-        const history = historyText(await client.workflow.getHandle(id).fetchHistory()).join('\n');
+        const history = historyText(await client.workflow.getHandle(id).fetchHistory());
         expect(history.length).toBeGreaterThan(1000); // a real history was read
         expect(history).toContain('env:PATCHBAY_TEST_DB_PASSWORD');
         expect(history).not.toContain(SECRET);
