@@ -16,6 +16,10 @@
 #   - with --openstack: the real OpenStack images from Debian's packages (cold ~5.5 min, warm <1 s)
 #   - with --kubernetes: a Kubernetes control plane built from its Go modules, etcd and KWOK, for the
 #     Kubernetes runtime tests (scripts/k8s-cluster.sh build; cold 5–12 min, cached after)
+#   - with --temporal-cluster: Temporal server v1.32.2 and its SQL tool built from the Go module, for the
+#     tests against a production-shaped cluster (scripts/temporal-cluster.sh build; cold ~6.5 min,
+#     cached after). A cold build runs in the background from early on, beside the image builds, and
+#     is waited for at the end
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -26,11 +30,13 @@ CACHE="${XDG_CACHE_HOME:-$HOME/.cache}/patchbay"
 WITH_FIXTURES=0
 WITH_OPENSTACK=0
 WITH_KUBERNETES=0
+WITH_TEMPORAL_CLUSTER=0
 for arg in "$@"; do
   case "$arg" in
     --fixtures) WITH_FIXTURES=1 ;;
     --openstack) WITH_OPENSTACK=1 ;;
     --kubernetes) WITH_KUBERNETES=1 ;;
+    --temporal-cluster) WITH_TEMPORAL_CLUSTER=1 ;;
     *) echo "bootstrap: unknown option $arg" >&2; exit 2 ;;
   esac
 done
@@ -74,6 +80,28 @@ if [ ! -x "$TOOLS/temporal" ] || [ "$(cat "$TOOLS/.temporal-version" 2>/dev/null
   fi
   cp "$cached" "$TOOLS/temporal"
   echo "$TEMPORAL_VERSION" > "$TOOLS/.temporal-version"
+fi
+
+# --- Temporal server for the test cluster (background when cold) ----------------------------------
+# A cold build is ~6.5 min of mostly CPU; the image builds below are mostly I/O: started here, it
+# overlaps with them (the go build runs niced) and is waited for at the end. Its own process group,
+# so that a bootstrap that fails before then stops it too.
+TEMPORAL_CLUSTER_BUILD=
+TEMPORAL_CLUSTER_LOG="$STATE/temporal-cluster-build.log"
+stop_temporal_cluster_build() {
+  if [ -n "$TEMPORAL_CLUSTER_BUILD" ]; then kill -TERM -- "-$TEMPORAL_CLUSTER_BUILD" 2>/dev/null || true; fi
+}
+if [ "$WITH_TEMPORAL_CLUSTER" = 1 ]; then
+  command -v go >/dev/null || [ -x /usr/local/go/bin/go ] ||
+    die "Go 1.21 or newer is required to build the Temporal server (it fetches the toolchain it needs through the module proxy)"
+  if bash "$ROOT/scripts/temporal-cluster.sh" build --check; then
+    bash "$ROOT/scripts/temporal-cluster.sh" build --quiet # cached: only the links in .tools/bin
+  else
+    say "building the Temporal server in the background (~6.5 min cold; log: $TEMPORAL_CLUSTER_LOG)"
+    setsid bash "$ROOT/scripts/temporal-cluster.sh" build >"$TEMPORAL_CLUSTER_LOG" 2>&1 </dev/null &
+    TEMPORAL_CLUSTER_BUILD=$!
+    trap stop_temporal_cluster_build EXIT
+  fi
 fi
 
 # --- Docker engine --------------------------------------------------------------------------
@@ -141,6 +169,14 @@ if [ "$WITH_FIXTURES" = 1 ]; then
   [ -x /usr/sbin/sshd ] || apt_install openssh-server
   # The Web UI browser test (test/lab/webUi.it.test.ts) screenshots and reads Temporal's Web UI.
   command -v chromium >/dev/null || apt_install chromium
+  # The metrics test (test/metrics/metrics.it.test.ts) runs Debian's Prometheus binary itself (own
+  # config, storage and loopback port); the package's own service is not wanted, so it is stopped
+  # and disabled where an init system started it (a container's policy-rc.d keeps it from starting).
+  if [ ! -x /usr/bin/prometheus ]; then
+    apt_install prometheus
+    if [ -d /run/systemd/system ]; then systemctl disable --now prometheus >/dev/null 2>&1 || true
+    else invoke-rc.d prometheus stop >/dev/null 2>&1 || true; fi
+  fi
   bash "$ROOT/scripts/build-fixtures.sh" >&2
 fi
 # --- OpenStack images ------------------------------------------------------------------------
@@ -152,5 +188,18 @@ fi
 # --- Kubernetes test cluster ------------------------------------------------------------------
 if [ "$WITH_KUBERNETES" = 1 ]; then
   bash "$ROOT/scripts/k8s-cluster.sh" build
+fi
+# --- Temporal test cluster (the build started above) -----------------------------------------------
+if [ -n "$TEMPORAL_CLUSTER_BUILD" ]; then
+  say "waiting for the Temporal server build (log: $TEMPORAL_CLUSTER_LOG)"
+  if wait "$TEMPORAL_CLUSTER_BUILD"; then
+    TEMPORAL_CLUSTER_BUILD=
+    cat "$TEMPORAL_CLUSTER_LOG" >&2
+  else
+    status=$?
+    TEMPORAL_CLUSTER_BUILD=
+    die "building the Temporal server failed (scripts/temporal-cluster.sh build, status $status); last lines of $TEMPORAL_CLUSTER_LOG:
+$(tail -n 20 "$TEMPORAL_CLUSTER_LOG")"
+  fi
 fi
 say "ready: temporal CLI $TEMPORAL_VERSION, test server $(basename "$(dirname "$TEST_SERVER")"), PostgreSQL $(ls /usr/lib/postgresql | sort -n | tail -1), docker engine $(curl -fsS --unix-socket /var/run/docker.sock http://localhost/version 2>/dev/null | node -pe 'JSON.parse(require("fs").readFileSync(0)).Version' 2>/dev/null || echo "at $DOCKER_HOST")"

@@ -4,7 +4,7 @@
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
-bash scripts/bootstrap.sh --fixtures --openstack --kubernetes
+bash scripts/bootstrap.sh --fixtures --openstack --kubernetes --temporal-cluster
 echo "== typecheck" && npx tsc --noEmit
 echo "== lint" && npx eslint . && npx prettier --check . >/dev/null
 # The record-store scale test applies this many revisions here (continuing as new every 300 events);
