@@ -3,7 +3,8 @@
 // containers on the host's engine, jobs, health probes from the host, secrets resolved on the host
 // (so they never leave it). Few pollers: thousands of agents share a namespace's poller budget.
 import os from 'node:os';
-import { NativeConnection, Worker } from '@temporalio/worker';
+import { Worker } from '@temporalio/worker';
+import { connectNative } from '../worker/nativeConnection';
 import { createDockerActivities } from '../activities/dockerActivities';
 import { createJobActivities } from '../activities/jobActivities';
 import { createLbActivities } from '../activities/lbActivities';
@@ -30,12 +31,7 @@ export function agentIdentity(cloud: string, host: string): string {
 export async function createAgent(
   setup: AgentSetup,
 ): Promise<{ worker: Worker; taskQueue: string; identity: string; close(): Promise<void> }> {
-  const { address, tls, apiKey } = setup.config.connection;
-  const connection = await NativeConnection.connect({
-    address,
-    tls,
-    apiKey: typeof apiKey === 'function' ? apiKey() : apiKey,
-  });
+  const connection = await connectNative(setup.config);
   const identity = agentIdentity(setup.cloud, setup.host);
   const deps = {
     docker: dockerForHost,

@@ -1,17 +1,21 @@
 // `patchbay agent --cloud C --host H`: runs until SIGINT/SIGTERM (a systemd unit in production).
-import { DefaultLogger, Runtime } from '@temporalio/worker';
+// PATCHBAY_METRICS_ADDRESS (or --metrics-address) serves Prometheus metrics (src/lib/telemetry.ts).
 import { temporalConfig } from '../lib/config';
+import { installRuntime, metricsAddress } from '../lib/telemetry';
 import { createAgent } from './agent';
 
 export interface AgentProcessOptions {
   cloud: string;
   host: string;
+  /** host:port for the Prometheus endpoint (--metrics-address); default PATCHBAY_METRICS_ADDRESS. */
+  metricsAddress?: string;
   /** Called once the agent polls (the CLI prints it). */
   onReady?: (line: string) => void;
 }
 
 export async function runAgentProcess(options: AgentProcessOptions): Promise<void> {
-  Runtime.install({ logger: new DefaultLogger((process.env.PATCHBAY_LOG_LEVEL as 'INFO') || 'WARN') });
+  const metrics = metricsAddress(options.metricsAddress);
+  installRuntime({ metricsAddress: metrics });
   const config = temporalConfig();
   const agent = await createAgent({
     config,
@@ -20,7 +24,8 @@ export async function runAgentProcess(options: AgentProcessOptions): Promise<voi
     testRun: process.env.PATCHBAY_TEST_RUN || undefined,
   });
   options.onReady?.(
-    `patchbay agent ${agent.identity}: task queue ${agent.taskQueue} on ${config.address} (${config.namespace})`,
+    `patchbay agent ${agent.identity}: task queue ${agent.taskQueue} on ${config.address} (${config.namespace})` +
+      `${metrics ? `, metrics on http://${metrics}/metrics` : ''}`,
   );
   try {
     await agent.worker.run();

@@ -34,6 +34,7 @@ import type * as WorkerMain from '../worker/main';
 import type * as AgentMain from '../agent/main';
 import { describeHosts, renderHosts } from './hosts';
 import type * as Dev from './dev';
+import type * as Doctor from './doctor';
 import type * as Demo from './demo';
 import type * as FixtureDemo from './fixtureDemo';
 import type * as FleetDemo from './fleetDemo';
@@ -126,7 +127,7 @@ export function buildProgram(io: Io, setExit: (code: number) => void): Command {
       'after',
       '\nExit codes: 0 success, 1 the operation failed (or was rolled back), 2 bad usage or input refused before anything ran.\n' +
         'Temporal: the embedded dev server on 127.0.0.1:7233 unless TEMPORAL_ADDRESS (and TEMPORAL_NAMESPACE,\n' +
-        'TEMPORAL_TLS_CERT/TEMPORAL_TLS_KEY, TEMPORAL_API_KEY) say otherwise. PATCHBAY_TASK_QUEUE picks the task queue.\n' +
+        'TEMPORAL_TLS_CERT/TEMPORAL_TLS_KEY, TEMPORAL_TLS_CA, TEMPORAL_TLS_SERVER_NAME, TEMPORAL_API_KEY) say otherwise. PATCHBAY_TASK_QUEUE picks the task queue.\n' +
         `Record store: the embedded PostgreSQL on ${EMBEDDED_STORE_HOST}:${EMBEDDED_STORE_PORT} unless PATCHBAY_DATABASE_URL names another.`,
     )
     .exitOverride()
@@ -385,9 +386,13 @@ export function buildProgram(io: Io, setExit: (code: number) => void): Command {
   program
     .command('worker')
     .description('run a Patchbay worker (all workflows and activities) until SIGINT/SIGTERM')
-    .action(async () => {
+    .option(
+      '--metrics-address <host:port>',
+      'serve Prometheus metrics at /metrics (default: PATCHBAY_METRICS_ADDRESS; unset: off)',
+    )
+    .action(async (opts: { metricsAddress?: string }) => {
       const { runWorkerProcess } = lazy<typeof WorkerMain>('../worker/main');
-      await runWorkerProcess();
+      await runWorkerProcess({ metricsAddress: opts.metricsAddress });
     });
 
   program
@@ -398,9 +403,18 @@ export function buildProgram(io: Io, setExit: (code: number) => void): Command {
     )
     .requiredOption('--cloud <name>', 'the cloud this host belongs to')
     .requiredOption('--host <name>', "the host's name in the record (spec.runtime.docker.hosts[].name)")
-    .action(async (opts: { cloud: string; host: string }) => {
+    .option(
+      '--metrics-address <host:port>',
+      'serve Prometheus metrics at /metrics (default: PATCHBAY_METRICS_ADDRESS; unset: off)',
+    )
+    .action(async (opts: { cloud: string; host: string; metricsAddress?: string }) => {
       const { runAgentProcess } = lazy<typeof AgentMain>('../agent/main');
-      await runAgentProcess({ cloud: opts.cloud, host: opts.host, onReady: (line) => io.err(line) });
+      await runAgentProcess({
+        cloud: opts.cloud,
+        host: opts.host,
+        metricsAddress: opts.metricsAddress,
+        onReady: (line) => io.err(line),
+      });
     });
 
   program
@@ -416,6 +430,20 @@ export function buildProgram(io: Io, setExit: (code: number) => void): Command {
         const rows = await describeHosts(client.client, client.client.options.namespace, hosts);
         io.out(opts.json ? json({ hosts: rows }) : renderHosts(rows));
       });
+    });
+
+  program
+    .command('doctor')
+    .description(
+      'what the TEMPORAL_* and PATCHBAY_DATABASE_URL settings reach: Temporal (TLS), namespace, search attributes, dynamic config, workers, record store; exit 1 if Patchbay cannot run there',
+    )
+    .option('--fix', "register Patchbay's missing search attributes (nothing else is changed)")
+    .addOption(jsonOption())
+    .action(async (opts: { json?: boolean; fix?: boolean }) => {
+      const { runDoctor, renderDoctor } = lazy<typeof Doctor>('./doctor');
+      const report = await runDoctor(temporalConfig(), { fix: !!opts.fix, storeUrl: storeUrl().url });
+      io.out(opts.json ? json(report) : renderDoctor(report));
+      if (!report.ok) setExit(exitCodeOf('ENVIRONMENT'));
     });
 
   program

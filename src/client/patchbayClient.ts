@@ -8,6 +8,7 @@ import {
 import { Client, Connection, WithStartWorkflowOperation } from '@temporalio/client';
 import { PatchbayError } from '../lib/errors';
 import type { TemporalConfig } from '../lib/config';
+import { assertNamespace, connectError } from '../lib/temporalReach';
 import type { CloudRecord } from '../record/schema';
 import { cloudWorkflow } from '../workflows/cloud';
 import { cloudWorkflowId } from '../workflows/ids';
@@ -75,13 +76,13 @@ export class PatchbayClient {
     try {
       connection = await Connection.connect({ ...config.connection, connectTimeout: 5_000 });
     } catch (error) {
-      const hint = config.embedded
-        ? 'start the embedded stack with "npx patchbay dev" (or set TEMPORAL_ADDRESS to your cluster)'
-        : 'check TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE and the TLS/API key settings';
-      throw new PatchbayError(
-        'ENVIRONMENT',
-        `cannot reach Temporal at ${config.address}: ${(error as Error).message}; ${hint}`,
-      );
+      throw await connectError(config, error);
+    }
+    try {
+      await assertNamespace(connection, config);
+    } catch (error) {
+      await connection.close();
+      throw error;
     }
     return new PatchbayClient(
       new Client({ connection, namespace: config.namespace }),

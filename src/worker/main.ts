@@ -1,13 +1,20 @@
 // `patchbay worker`: runs the worker against TEMPORAL_ADDRESS (or the embedded dev server) until
 // SIGINT/SIGTERM. PATCHBAY_WORKFLOW_BUNDLE points at a prebuilt bundle (tests build one once).
-import { DefaultLogger, Runtime } from '@temporalio/worker';
+// PATCHBAY_METRICS_ADDRESS (or --metrics-address) serves Prometheus metrics (src/lib/telemetry.ts).
 import { temporalConfig } from '../lib/config';
+import { installRuntime, metricsAddress } from '../lib/telemetry';
 import { redactUrl, storeUrl } from '../store/config';
 import { migrateStore } from '../store/migrate';
 import { createWorker } from './worker';
 
-export async function runWorkerProcess(): Promise<void> {
-  Runtime.install({ logger: new DefaultLogger((process.env.PATCHBAY_LOG_LEVEL as 'INFO') || 'WARN') });
+export interface WorkerProcessOptions {
+  /** host:port for the Prometheus endpoint (--metrics-address); default PATCHBAY_METRICS_ADDRESS. */
+  metricsAddress?: string;
+}
+
+export async function runWorkerProcess(options: WorkerProcessOptions = {}): Promise<void> {
+  const metrics = metricsAddress(options.metricsAddress);
+  installRuntime({ metricsAddress: metrics });
   const config = temporalConfig();
   // The store's schema is brought up to date before any activity may write to it (workers starting
   // together take turns; a worker that cannot reach the store says so and exits).
@@ -20,7 +27,8 @@ export async function runWorkerProcess(): Promise<void> {
   });
   process.stderr.write(
     `patchbay worker: task queue ${config.taskQueue} on ${config.address} (${config.namespace}), ` +
-      `store ${redactUrl(store.url)} (schema ${migrated.version})\n`,
+      `store ${redactUrl(store.url)} (schema ${migrated.version})` +
+      `${metrics ? `, metrics on http://${metrics}/metrics` : ''}\n`,
   );
   try {
     await worker.run();

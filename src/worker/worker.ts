@@ -1,12 +1,13 @@
 // Builds the Patchbay worker: all workflows and activities on one task queue.
 import { Client, Connection } from '@temporalio/client';
-import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
+import { Worker, type WorkerOptions } from '@temporalio/worker';
 import { createActivities, type Activities } from '../activities';
 import { LABEL } from '../record/identity';
 import { dockerForHost } from '../runtime/dockerClient';
 import type { TemporalConfig } from '../lib/config';
 import { openDb, type Db } from '../store/db';
 import { storeUrl } from '../store/config';
+import { connectNative } from './nativeConnection';
 import { checkSearchAttributes } from './searchAttributeCheck';
 
 export interface WorkerSetup {
@@ -24,12 +25,7 @@ export interface WorkerSetup {
 export async function createWorker(
   setup: WorkerSetup,
 ): Promise<{ worker: Worker; connection: { close(): Promise<void> } }> {
-  const { address, tls, apiKey } = setup.config.connection;
-  const native = await NativeConnection.connect({
-    address,
-    tls,
-    apiKey: typeof apiKey === 'function' ? apiKey() : apiKey,
-  });
+  const native = await connectNative(setup.config);
   // Campaign activities talk to cloud workflows through a client of their own.
   const clientConnection = Connection.lazy(setup.config.connection);
   const client = new Client({ connection: clientConnection, namespace: setup.config.namespace });

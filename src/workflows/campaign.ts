@@ -73,6 +73,7 @@ import { failureMessage } from './failures';
 import { OUTCOME_ATTRIBUTE_PATCH, RECORD_STORE_PATCH } from './patches';
 import { CAMPAIGN_ID, CLOUD, SERVICE, TARGET_VERSION } from './searchAttributes';
 import { markOutcome } from './outcomeAttribute';
+import { CAMPAIGN_CLOUDS, count } from './metrics';
 
 export { campaignCloudWorkflowId, campaignWorkflowId } from './campaignIds';
 
@@ -413,7 +414,10 @@ export async function campaignWorkflow(input: CampaignInput): Promise<CampaignRe
         else await recording.campaignStoreOutcome({ campaign: id, outcome });
         return outcome;
       })
-      .then(onDone)
+      .then((outcome) => {
+        count(CAMPAIGN_CLOUDS, { campaign: id, kind: input.kind, outcome: outcome.status });
+        onDone(outcome);
+      })
       .finally(() => inFlight.delete(input.cloud));
   };
 
@@ -477,6 +481,7 @@ export async function campaignWorkflow(input: CampaignInput): Promise<CampaignRe
     state.waves = planWaves(resolved.clouds, spec.spec.waves);
     state.counts = state.waves.map((w) => ({ pending: w.end - w.start }));
     state.outside = resolved.unknown > 0 ? { failed: resolved.unknown } : {};
+    count(CAMPAIGN_CLOUDS, { campaign: id, kind: 'patch', outcome: 'failed' }, resolved.unknown);
     await setPhase('running');
   }
 
@@ -563,6 +568,7 @@ export async function campaignWorkflow(input: CampaignInput): Promise<CampaignRe
           cloud: next.cloud,
           result: { revertError: 'no earlier revision to return to' },
         });
+        count(CAMPAIGN_CLOUDS, { campaign: id, kind: 'revert', outcome: 'failed' });
         continue;
       }
       launch(
@@ -602,6 +608,7 @@ export async function campaignWorkflow(input: CampaignInput): Promise<CampaignRe
     notStartedFrom: state.next,
   });
   for (const counts of state.counts) {
+    count(CAMPAIGN_CLOUDS, { campaign: id, kind: 'patch', outcome: 'not-started' }, counts.pending ?? 0);
     add(counts, 'not-started', counts.pending ?? 0);
     delete counts.pending;
   }

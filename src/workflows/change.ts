@@ -23,6 +23,7 @@ import { changeFinishedSignal, changeProgressQuery } from './messages';
 import { cloudWorkflowId, revertWorkflowId, serviceWorkflowId } from './ids';
 import { OUTCOME_ATTRIBUTE_PATCH, RECORD_STORE_PATCH } from './patches';
 import { markOutcome } from './outcomeAttribute';
+import { CHANGES, SERVICE_CHANGES, count } from './metrics';
 import { CLOUD } from './searchAttributes';
 import type { ChangeInput, ChangeProgress, ChangeResult, ServiceResult } from './types';
 import { failureMessage, unreachableHostOf } from './failures';
@@ -40,6 +41,11 @@ export async function changeWorkflow(raw: ChangeInput): Promise<ChangeResult> {
       `revision ${result.revision} of ${raw.cloud}: ${result.outcome}${result.reason ? ` (${result.reason})` : ''}`,
     );
   if (patched(RECORD_STORE_PATCH)) await report(raw.cloud, result);
+  // Counted once recorded (a change that fails to report is counted by its cloud, as failed).
+  count(CHANGES, { cloud: raw.cloud, outcome: result.outcome });
+  for (const s of result.services)
+    if (s.status !== 'unchanged')
+      count(SERVICE_CHANGES, { cloud: raw.cloud, service: s.service, action: s.action, outcome: s.status });
   return result;
 }
 

@@ -25,6 +25,7 @@ import { recordingLocal } from './activityProxies';
 import { changeWorkflow } from './change';
 import { failureMessage } from './failures';
 import { changeWorkflowId } from './ids';
+import { CHANGES, ROLLBACKS, count } from './metrics';
 import {
   ApplyPayload,
   RollbackPayload,
@@ -389,6 +390,8 @@ export async function cloudWorkflow(input: CloudWorkflowInput): Promise<void> {
       ],
     });
     startedRevision = revision.number; // the client can now await the change workflow by id
+    if (revision.rollbackOf)
+      count(ROLLBACKS, { cloud: state.name, service: revision.rollbackOf.service, kind: 'on-demand' });
     if (store && tooLong()) {
       // Back-to-back applies may leave no idle moment: continue as new now, handing the running
       // change to the next run, which awaits its outcome (history stays bounded whatever the rate).
@@ -404,6 +407,7 @@ export async function cloudWorkflow(input: CloudWorkflowInput): Promise<void> {
       result = await change.result();
     } catch (error) {
       result = { revision: revision.number, outcome: 'failed', reason: failureMessage(error), services: [] };
+      count(CHANGES, { cloud: state.name, outcome: 'failed' }); // the change could not count itself
     }
     if (finishedRevision < revision.number) {
       // The change did not report itself (it failed, or it ran code from before the store): record it here.

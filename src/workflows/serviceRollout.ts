@@ -8,6 +8,17 @@ import { imageVersion } from '../record/identity';
 import { Service, type InstanceSpec, type JobSpec, type ServiceSpec } from '../record/schema';
 import { failureMessage } from './failures';
 import { serviceProgressQuery } from './messages';
+import {
+  BAKE_DURATION,
+  HEALTH_GATE_DURATION,
+  ROLLBACKS,
+  ROLLOUT_DURATION,
+  count,
+  observe,
+  outOfServiceGauge,
+  stopwatch,
+  type OutOfServiceGauge,
+} from './metrics';
 import { installOperatorGate } from './operatorGate';
 import { serviceRuntime, type CompensationStep, type RolloutUnit } from './runtimes';
 import { unwind } from './saga';
@@ -17,6 +28,29 @@ import type { InstancePhase, ServiceProgress, ServiceResult, ServiceRolloutInput
 const nowIso = (): string => new Date().toISOString();
 
 export async function serviceRolloutWorkflow(raw: ServiceRolloutInput): Promise<ServiceResult> {
+  // Metrics only (./metrics.ts: no commands). The wrapper's extra await comes after the last
+  // command the rollout issues; nothing else runs then that could issue one in between.
+  const { cloud, service } = raw;
+  const elapsed = stopwatch();
+  const outOfService = outOfServiceGauge(cloud, service);
+  try {
+    const result = await rollout(raw, outOfService);
+    if (result.action !== 'unchanged')
+      observe(ROLLOUT_DURATION, { cloud, service, outcome: result.status }, elapsed());
+    return result;
+  } catch (error) {
+    observe(ROLLOUT_DURATION, { cloud, service, outcome: 'failed' }, elapsed());
+    throw error;
+  } finally {
+    outOfService.clear();
+  }
+}
+
+/** Phases that take a unit out of service, and those that say it serves again (or is gone). */
+const TAKEN: ReadonlySet<InstancePhase> = new Set(['draining', 'retiring', 'rolling-back']);
+const BACK: ReadonlySet<InstancePhase> = new Set(['baking', 'done', 'rolled-back', 'removed']);
+
+async function rollout(raw: ServiceRolloutInput, outOfService: OutOfServiceGauge): Promise<ServiceResult> {
   // Inputs recorded by older versions lack newer fields: the schema fills their defaults.
   const input: ServiceRolloutInput = {
     ...raw,
@@ -30,6 +64,8 @@ export async function serviceRolloutWorkflow(raw: ServiceRolloutInput): Promise<
   setHandler(serviceProgressQuery, () => ({ ...progress, blocked: gate.block }));
 
   const report = (instance: string, phase: InstancePhase, detail?: string): void => {
+    if (TAKEN.has(phase)) outOfService.take(instance);
+    else if (BACK.has(phase)) outOfService.back(instance);
     const entry = progress.instances.find((i) => i.instance === instance);
     if (entry) {
       entry.phase = phase;
@@ -106,7 +142,16 @@ export async function serviceRolloutWorkflow(raw: ServiceRolloutInput): Promise<
     report(unit.id, 'starting', runtime.describeStart(spec));
     const started = await runtime.start(unit, spec, step);
     report(unit.id, 'health-gate', started.detail);
-    const healthy = await runtime.waitHealthy(unit, spec, started);
+    // Timed in place (no wrapper, no extra await): units of a batch run concurrently.
+    const gating = stopwatch();
+    let healthy: string;
+    try {
+      healthy = await runtime.waitHealthy(unit, spec, started);
+    } catch (error) {
+      observe(HEALTH_GATE_DURATION, { cloud: input.cloud, service, result: 'failed' }, gating());
+      throw error;
+    }
+    observe(HEALTH_GATE_DURATION, { cloud: input.cloud, service, result: 'passed' }, gating());
     if (lb) {
       report(unit.id, 'enabling', `${lb.backend}/${lb.server}`);
       await balancerActivities(input.cloud, lb)
@@ -115,7 +160,14 @@ export async function serviceRolloutWorkflow(raw: ServiceRolloutInput): Promise<
     }
     if (runtime.bake && spec.upgrade.bake > 0) {
       report(unit.id, 'baking', healthy);
-      await runtime.bake(unit, spec, started);
+      const baking = stopwatch();
+      try {
+        await runtime.bake(unit, spec, started);
+      } catch (error) {
+        observe(BAKE_DURATION, { cloud: input.cloud, service, result: 'failed' }, baking());
+        throw error;
+      }
+      observe(BAKE_DURATION, { cloud: input.cloud, service, result: 'passed' }, baking());
     }
     report(unit.id, 'done', healthy);
   };
@@ -164,6 +216,7 @@ export async function serviceRolloutWorkflow(raw: ServiceRolloutInput): Promise<
     const decision = await gate.waitForDecision('rollout-failed', failure, ['rollback', 'abandon']);
     if (decision === 'abandon') return result('failed', [], `${failure} (rollback declined by operator)`);
   }
+  count(ROLLBACKS, { cloud: input.cloud, service, kind: policy === 'pause' ? 'operator' : 'automatic' });
   const unwound = await unwind(steps, revision, gate, report);
   if (!unwound.complete)
     return result('failed', [], `${failure}; then ${unwound.reason} (abandoned by operator)`);
