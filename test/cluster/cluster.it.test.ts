@@ -23,6 +23,7 @@ import {
   runCli,
   servedVersions,
   snapshot,
+  startAgent,
   startWorker,
   waitFor,
   writeRecord,
@@ -88,15 +89,21 @@ afterAll(async () => {
   cluster?.stop();
 });
 
-function fixtureCloud(prefix: string, ports: number[], bake = '0s') {
+function fixtureCloud(prefix: string, ports: number[], bake = '0s', reach: 'direct' | 'agent' = 'direct') {
   const cloud = cloudName(prefix);
   clouds.push(cloud);
   const api = ports.slice(1);
-  const record = (image: string) =>
-    fixtureRecord(cloud, {
+  const record = (image: string) => {
+    const r = fixtureRecord(cloud, {
       other: { image: FIXTURE.v1, ports: [ports[0] as number] },
       api: { image, ports: api, timeout: '4s', bake },
     });
+    if (reach === 'agent') {
+      const hosts = (r.spec.runtime as { docker: { hosts: Array<Record<string, unknown>> } }).docker.hosts;
+      Object.assign(hosts[0]!, { reach: 'agent', pickupTimeout: '10s' });
+    }
+    return r;
+  };
   return { cloud, api, record };
 }
 
@@ -195,8 +202,9 @@ test('doctor reaches the cluster over mTLS; a wrong CA, server name, client cert
   expect(doctorNoNamespace.stdout).toMatch(/FAIL namespace +namespace no-such-namespace does not exist/);
 });
 
-test('a failing gate rolls back automatically; a good patch, then an on-demand rollback', async () => {
-  const { cloud, api, record } = fixtureCloud('cl-rb', [19301, 19311, 19312]);
+test('through an agent over mTLS: a failing gate rolls back automatically; a good patch, then an on-demand rollback', async () => {
+  const { cloud, api, record } = fixtureCloud('cl-rb', [19301, 19311, 19312], '0s', 'agent');
+  workers.push(await startAgent(cloud, 'local', { env }));
   expect((await cli(['apply', writeRecord(record(FIXTURE.v1))])).code).toBe(0);
   const before = await snapshot(cloud);
 
@@ -216,6 +224,10 @@ test('a failing gate rolls back automatically; a good patch, then an on-demand r
   const after = await snapshot(cloud);
   const other = activeContainerName(cloud, 'other', 'local-19301');
   expect(after.get(other)).toEqual(before.get(other));
+  const hosts = JSON.parse((await cli(['hosts', cloud, '--json'])).stdout) as {
+    hosts: Array<{ agent?: { online: boolean; version: string | null } }>;
+  };
+  expect(hosts.hosts.map((h) => h.agent?.online)).toEqual([true]);
   expect((await storedRevisions(cloud)).map((r) => r.outcome)).toEqual([
     'applied',
     'rolled-back',
