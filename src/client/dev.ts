@@ -1,9 +1,10 @@
 // `patchbay dev`: the embedded default stack in the foreground.
 import { appendFileSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
-import { DefaultLogger, Runtime, type LogEntry } from '@temporalio/worker';
+import { DefaultLogger, type LogEntry } from '@temporalio/worker';
 import { STATE_DIR, TEMPORAL_BIN, temporalConfig } from '../lib/config';
 import { startDevServer, type DevServer } from '../lib/devServer';
+import { installRuntime, metricsAddress } from '../lib/telemetry';
 import { EMBEDDED_STORE_PORT, redactUrl, storeUrl } from '../store/config';
 import { startEmbeddedPostgres, type EmbeddedPostgres } from '../store/embeddedPostgres';
 import { migrateStore } from '../store/migrate';
@@ -39,7 +40,8 @@ function fileLogger(): DefaultLogger {
  * PATCHBAY_DATABASE_URL is set, migrates the store, and runs a worker in this process.
  */
 export async function startEmbeddedStack(): Promise<EmbeddedStack & { workerDone: Promise<void> }> {
-  Runtime.install({ logger: fileLogger() });
+  // PATCHBAY_METRICS_ADDRESS serves the embedded worker's metrics too (README: Metrics).
+  installRuntime({ logger: fileLogger(), metricsAddress: metricsAddress() });
   const config = temporalConfig();
   const store = storeUrl();
   let postgres: EmbeddedPostgres | null = null;

@@ -2,7 +2,7 @@
 // with PATCHBAY_METRICS_ADDRESS (or --metrics-address), a Prometheus endpoint at /metrics that
 // serves the SDK's own metrics (temporal_*) and Patchbay's (patchbay_*, src/workflows/metrics.ts).
 import { isIPv4, isIPv6 } from 'node:net';
-import { DefaultLogger, Runtime, type LogLevel } from '@temporalio/worker';
+import { DefaultLogger, Runtime, type LogLevel, type Logger } from '@temporalio/worker';
 import { PATCHBAY_METRICS } from '../workflows/metrics';
 import { PatchbayError } from './errors';
 
@@ -43,8 +43,8 @@ export function histogramBuckets(): Record<string, number[]> {
  * Installs the process's Temporal runtime: the logger (PATCHBAY_LOG_LEVEL, default WARN) and, when
  * an address is given, the Prometheus exporter. Call once, before any connection or worker.
  */
-export function installRuntime(options: { metricsAddress?: string } = {}): void {
-  const logger = new DefaultLogger((process.env.PATCHBAY_LOG_LEVEL as LogLevel) || 'WARN');
+export function installRuntime(options: { metricsAddress?: string; logger?: Logger } = {}): void {
+  const logger = options.logger ?? new DefaultLogger((process.env.PATCHBAY_LOG_LEVEL as LogLevel) || 'WARN');
   const bindAddress = options.metricsAddress;
   try {
     Runtime.install({
