@@ -237,7 +237,11 @@ test('through an agent over mTLS: a failing gate rolls back automatically; a goo
 });
 
 /** Applies v2 to a deployed v1 cloud, does `disrupt` once an instance bakes, and expects it applied. */
-async function patchThrough(prefix: string, ports: number[], disrupt: () => Promise<void>): Promise<void> {
+async function patchThrough(
+  prefix: string,
+  ports: number[],
+  disrupt: (changeWorkflowId: string) => Promise<void>,
+): Promise<void> {
   const { cloud, api, record } = fixtureCloud(prefix, ports, '3s');
   expect((await cli(['apply', writeRecord(record(FIXTURE.v1))])).code).toBe(0);
   const before = await snapshot(cloud);
@@ -254,7 +258,7 @@ async function patchThrough(prefix: string, ports: number[], disrupt: () => Prom
     60_000,
     100,
   );
-  await disrupt();
+  await disrupt(accepted.workflowId);
   const result = await client.waitForChange(cloud, accepted);
   expect(result.outcome).toBe('applied');
   await expectApi(cloud, api, FIXTURE.v2, '2');
@@ -284,16 +288,29 @@ test('the history service killed mid-change and started again: the change finish
   });
 });
 
-test('two workers on the task queue, one killed mid-change: nothing duplicated or lost', async () => {
-  // Two changes at once, on two clouds, so both workers have work when one dies.
-  await worker(); // two now
-  expect(workers).toHaveLength(2);
-  const a = patchThrough('cl-2w-a', [19361, 19371, 19372], async () => {
-    await workers.shift()!.kill();
+/** The worker whose cache holds a workflow: the one that took its latest workflow task. */
+async function workerRunning(workflowId: string): Promise<WorkerProcess> {
+  const history = await client.client.workflow.getHandle(workflowId).fetchHistory();
+  const identities = (history.events ?? [])
+    .map((e) => e.workflowTaskStartedEventAttributes?.identity)
+    .filter((i): i is string => !!i);
+  const last = identities[identities.length - 1] ?? '';
+  const found = workers.find((w) => last.startsWith(`${w.child.pid}@`));
+  if (!found) throw new Error(`no worker of this test has identity ${last}`);
+  return found;
+}
+
+test('two workers on the task queue, the one running a change killed mid-change: nothing duplicated or lost', async () => {
+  // Two changes at once, on two clouds: the other worker has work of its own when one dies.
+  while (workers.length < 2) await worker();
+  const a = patchThrough('cl-2w-a', [19361, 19371, 19372], async (workflowId) => {
+    const running = await workerRunning(`${workflowId}:api`);
+    workers.splice(workers.indexOf(running), 1);
+    await running.kill();
   });
   const b = patchThrough('cl-2w-b', [19381, 19391, 19392], async () => undefined);
   await Promise.all([a, b]);
-  expect(workers).toHaveLength(1);
+  expect(workers.length).toBe(1);
 });
 
 test('a campaign approved from the temporal CLI over mTLS', async () => {
