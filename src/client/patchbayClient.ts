@@ -8,7 +8,7 @@ import {
 import { Client, Connection, WithStartWorkflowOperation } from '@temporalio/client';
 import { PatchbayError } from '../lib/errors';
 import type { TemporalConfig } from '../lib/config';
-import { assertNamespace, connectError } from '../lib/temporalReach';
+import { connectChecked } from '../lib/temporalReach';
 import type { CloudRecord } from '../record/schema';
 import { cloudWorkflow } from '../workflows/cloud';
 import { cloudWorkflowId } from '../workflows/ids';
@@ -72,18 +72,9 @@ export class PatchbayClient {
   }
 
   static async connect(config: TemporalConfig, options: { storeUrl?: string } = {}): Promise<PatchbayClient> {
-    let connection: Connection;
-    try {
-      connection = await Connection.connect({ ...config.connection, connectTimeout: 5_000 });
-    } catch (error) {
-      throw await connectError(config, error);
-    }
-    try {
-      await assertNamespace(connection, config);
-    } catch (error) {
-      await connection.close();
-      throw error;
-    }
+    const connection = await connectChecked(config, () =>
+      Connection.connect({ ...config.connection, connectTimeout: 5_000 }),
+    );
     return new PatchbayClient(
       new Client({ connection, namespace: config.namespace }),
       config,

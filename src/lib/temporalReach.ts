@@ -84,3 +84,26 @@ export async function assertNamespace(
     throw await connectError(config, error);
   }
 }
+
+/**
+ * Connects (the client's Connection or the worker's NativeConnection) and checks the namespace: a
+ * failure is the PatchbayError that says what to fix, and a connection that fails the check is closed.
+ */
+export async function connectChecked<C extends DescribesNamespaces & { close(): Promise<void> }>(
+  config: TemporalConfig,
+  connect: () => Promise<C>,
+): Promise<C> {
+  let connection: C;
+  try {
+    connection = await connect();
+  } catch (error) {
+    throw await connectError(config, error);
+  }
+  try {
+    await assertNamespace(connection, config);
+  } catch (error) {
+    await connection.close();
+    throw error;
+  }
+  return connection;
+}
