@@ -7,10 +7,15 @@
 //       once) under a token + /v3 load through every cloud's HAProxy: the campaign's wall time beside
 //       the sum of the per-cloud patch times, and failed requests per cloud.
 //   (b) engine only: the same workflows with an in-process fake runtime (no containers), 1,000 and
-//       10,000 clouds: clouds per second, peak memory of the process (worker + client), and the
-//       largest history (events) of any workflow.
+//       10,000 clouds, on the dev server and on a real Temporal cluster (scripts/temporal-cluster.sh:
+//       PostgreSQL, four services, mTLS) one after the other: clouds per second, the ratio
+//       cluster/dev, peak RSS of the worker (a child process of its own, bench/engineWorker.ts) and of
+//       the bench's client, the largest history (events) of any workflow, the worker's schedule-to-start
+//       and execution latencies (SDK metrics) and, on the cluster, its services' persistence latencies
+//       (their Prometheus metrics) and PostgreSQL's counters.
 // Args: --real N (0 skips), --openstack N (0 skips), --engine 1000,10000 (empty skips),
-// --concurrency N (engine).
+// --engines dev,cluster (default: both when the cluster is built), --concurrency N (engine),
+// --worker-node-args "--max-old-space-size=…" (Node flags of the engine rows' worker process).
 import { rmSync } from 'node:fs';
 import type Docker from 'dockerode';
 import { CampaignSpecSchema } from '../src/campaign/spec';
@@ -20,10 +25,19 @@ import { CloudRecordSchema, type CloudRecord } from '../src/record/schema';
 import { dockerClient } from '../src/runtime/dockerClient';
 import { openDb } from '../src/store/db';
 import type { CampaignProgress } from '../src/workflows/campaignTypes';
-import { createFakeRuntimeActivities } from '../test/support/fakeRuntime';
 import { TEMPORAL_BIN } from '../src/lib/config';
 import { deployFleet, fleetClouds, fleetSecretEnv } from '../src/lab/fleet';
 import { runFleetScenario } from '../src/lab/fleetScenario';
+import type { MemoryPeaks } from './engineWorker';
+import { clusterBuilt, type Engine, type EngineKind } from './engines';
+import {
+  deltaBetween,
+  meanBetween,
+  scrape,
+  scrapeHistograms,
+  topHistograms,
+  type Histograms,
+} from './metrics';
 import { startBenchStack } from './stack';
 import { diagnoseStall, type StallContext } from './stallDiagnostics';
 
@@ -35,6 +49,19 @@ const REAL = Number(arg('real', '50'));
 const OPENSTACK = Number(arg('openstack', '3'));
 const ENGINE = arg('engine', '1000,10000').split(',').filter(Boolean).map(Number);
 const ENGINE_CONCURRENCY = Number(arg('concurrency', '100'));
+// dev, cluster or both (default: both when scripts/temporal-cluster.sh is there and built).
+const ENGINES = () =>
+  arg('engines', clusterBuilt() ? 'dev,cluster' : 'dev')
+    .split(',')
+    .filter(Boolean)
+    .map((k) => {
+      if (k !== 'dev' && k !== 'cluster') throw new Error(`--engines: dev or cluster, not ${k}`);
+      return k as EngineKind;
+    });
+// Node flags for the engine rows' worker process (it runs alone: bench/engineWorker.ts).
+const WORKER_NODE_ARGS = arg('worker-node-args', process.env.BENCH_WORKER_NODE_ARGS ?? '')
+  .split(' ')
+  .filter(Boolean);
 const docker: Docker = dockerClient('unix:///var/run/docker.sock');
 const STALL_MS = Number(arg('stall-minutes', '5')) * 60_000;
 const settle = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -89,6 +116,7 @@ async function runCampaign(
   clouds: string[],
   image: string,
   concurrency: number,
+  every30s?: () => Promise<void>,
 ): Promise<{ seconds: number; progress: CampaignProgress; peakRss: number }> {
   const campaigns = new CampaignClient(client);
   const spec = CampaignSpecSchema.parse({
@@ -130,6 +158,7 @@ async function runCampaign(
     if (progress && Date.now() - lastLine > 30_000) {
       lastLine = Date.now();
       console.error(`    campaign ${progress.phase} ${JSON.stringify(progress.totals)}`);
+      await every30s?.();
     }
     await settle(500);
   }
@@ -247,9 +276,61 @@ async function openstack(n: number): Promise<void> {
   }
 }
 
-async function engine(n: number): Promise<void> {
-  const fake = createFakeRuntimeActivities();
-  const stack = await startBenchStack(17960 + (n % 7), `bench-engine-${n}`, fake.activities);
+interface EngineRow {
+  kind: EngineKind;
+  n: number;
+  deployS: number;
+  seconds: number;
+  totals: string;
+  runs: number;
+  worker: { deploy?: MemoryPeaks; campaign?: MemoryPeaks; overall?: MemoryPeaks };
+  clientRss: number;
+  largest: { id: string; events: number };
+  carried: number;
+  latency: Record<string, { mean: number; count: number } | undefined>;
+  counters: Record<string, number>;
+}
+
+const MiB = (bytes: number | undefined) =>
+  bytes === undefined ? '?' : `${(bytes / 2 ** 20).toFixed(0)} MiB`;
+
+/** SDK worker metrics a campaign phase is read from (core's Prometheus names; durations in ms). */
+const WORKER_HISTOGRAMS = [
+  'temporal_workflow_task_schedule_to_start_latency',
+  'temporal_workflow_task_execution_latency',
+  'temporal_workflow_task_replay_latency',
+  'temporal_workflow_task_execution_failed',
+  'temporal_activity_schedule_to_start_latency',
+  'temporal_activity_execution_latency',
+  'temporal_workflow_task_poll_latency',
+  'temporal_request_latency',
+];
+const WORKER_COUNTERS = [
+  'temporal_sticky_cache_hit',
+  'temporal_sticky_cache_miss',
+  'temporal_sticky_cache_total_forced_eviction',
+  'temporal_workflow_task_queue_poll_empty',
+  'temporal_workflow_task_queue_poll_succeed',
+  'temporal_activity_task_received',
+  'temporal_request',
+  'temporal_request_failure',
+];
+
+async function engine(n: number, kind: EngineKind): Promise<EngineRow> {
+  const port = 17960 + (n % 7);
+  const metricsPort = 18460 + (n % 7);
+  const metricsUrl = `http://127.0.0.1:${metricsPort}/metrics`;
+  const stack = await startBenchStack(port, `bench-engine-${n}-${kind}`, undefined, {
+    engine: kind,
+    serverMetricsPort: 18470,
+    workerProcess: { nodeArgs: WORKER_NODE_ARGS, metricsPort },
+  });
+  const worker: EngineRow['worker'] = {};
+  let clientRss = process.memoryUsage().rss;
+  const clientSampler = setInterval(() => (clientRss = Math.max(clientRss, process.memoryUsage().rss)), 500);
+  const keep = (name: string) =>
+    WORKER_COUNTERS.includes(name) ||
+    WORKER_HISTOGRAMS.some((h) => name === `${h}_sum` || name === `${h}_count`);
   try {
     const names = Array.from({ length: n }, (_, i) => `efleet-${n}-${String(i + 1).padStart(5, '0')}`);
     const t0 = Date.now();
@@ -259,14 +340,33 @@ async function engine(n: number): Promise<void> {
       50,
     );
     const deployS = (Date.now() - t0) / 1000;
-    const { seconds, progress, peakRss } = await runCampaign(
+    worker.deploy = await stack.workerPeaks();
+    console.error(
+      `    ${kind}: deployed ${n} in ${deployS.toFixed(1)} s; worker peak RSS ${MiB(worker.deploy?.rss)}`,
+    );
+    if (process.env.BENCH_HEAP_SNAPSHOT_DIR) stack.workerHeapSnapshot();
+    const before = await scrape(metricsUrl, keep).catch(() => new Map<string, number>());
+    const serverBefore = await scrapeServer(stack.engine);
+    const { seconds, progress } = await runCampaign(
       stack.client,
       stack.stall,
       `bench-engine-${n}`,
       names,
       'patchbay/fixture:v2',
       ENGINE_CONCURRENCY,
+      async () => {
+        const p = await stack.workerPeaks();
+        if (p)
+          console.error(
+            `    ${kind}: worker RSS peak in the last 30 s ${MiB(p.rss)} (heap used ${MiB(p.heapUsed)})`,
+          );
+        if (p) worker.campaign = mergePeaks(worker.campaign, p);
+      },
     );
+    const after = await scrape(metricsUrl, keep).catch(() => new Map<string, number>());
+    const serverAfter = await scrapeServer(stack.engine);
+    const last = await stack.workerPeaks();
+    if (last) worker.campaign = mergePeaks(worker.campaign, last);
     // The outcomes are rows in the store (campaign_clouds): every cloud has one.
     const db = openDb(process.env.PATCHBAY_DATABASE_URL as string, { max: 1 });
     const [rows] = await db.query<{ n: string }>(
@@ -284,23 +384,171 @@ async function engine(n: number): Promise<void> {
     for await (const wf of stack.client.client.workflow.list()) {
       if ((wf.historyLength ?? 0) > largest.events) largest = { id: wf.workflowId, events: wf.historyLength };
     }
+    const latency = Object.fromEntries(WORKER_HISTOGRAMS.map((h) => [h, meanBetween(before, after, h)]));
+    const counters = Object.fromEntries(WORKER_COUNTERS.map((c) => [c, deltaBetween(before, after, c)]));
+    const row: EngineRow = {
+      kind,
+      n,
+      deployS,
+      seconds,
+      totals: JSON.stringify(progress.totals),
+      runs: progress.runs,
+      worker,
+      clientRss: 0,
+      largest,
+      carried,
+      latency,
+      counters,
+    };
     console.log(
-      `(b) engine only (in-process fake runtime), ${n} clouds, concurrency ${ENGINE_CONCURRENCY} (deploying them took ${deployS.toFixed(1)} s, ${(n / deployS).toFixed(1)} clouds/s)`,
+      `(b) engine only (in-process fake runtime) on ${kind}, ${n} clouds, concurrency ${ENGINE_CONCURRENCY} (deploying them took ${deployS.toFixed(1)} s, ${(n / deployS).toFixed(1)} clouds/s)`,
     );
     console.log(
-      `    campaign ${seconds.toFixed(1)} s, ${(n / seconds).toFixed(1)} clouds/s, ${JSON.stringify(progress.totals)}, continued as new ${progress.runs}x; ` +
-        `peak RSS ${(peakRss / 2 ** 20).toFixed(0)} MiB; largest history ${largest.events} events (${largest.id}); ` +
+      `    campaign ${seconds.toFixed(1)} s, ${(n / seconds).toFixed(1)} clouds/s, ${row.totals}, continued as new ${progress.runs}x; ` +
+        `largest history ${largest.events} events (${largest.id}); ` +
         `last run's input ${(carried / 1024).toFixed(0)} KiB (limit 2,048 KiB)`,
     );
+    printWorkerDetail(row);
+    printServerDetail(serverBefore, serverAfter);
+    return row;
+  } catch (error) {
+    // Said before the stack stops: closing the client under calls still in flight may end the process.
+    console.error(`engine ${kind} ${n}: ${(error as Error).stack ?? String(error)}`);
+    throw error;
   } finally {
-    await stack.stop();
+    clearInterval(clientSampler);
+    worker.overall = await stack.stop();
+    clientRss = Math.max(clientRss, process.memoryUsage().rss);
+    lastClientRss = clientRss;
+  }
+}
+let lastClientRss = 0;
+
+interface ServerScrape {
+  histograms: Record<string, Histograms>;
+  postgres?: Record<string, number>;
+}
+
+/** The cluster's own view: its services' histograms and PostgreSQL's counters (none on the dev server). */
+async function scrapeServer(engine: Engine): Promise<ServerScrape> {
+  const histograms: Record<string, Histograms> = {};
+  for (const [service, url] of Object.entries(engine.metrics)) {
+    histograms[service] = await scrapeHistograms(url).catch(() => new Map());
+  }
+  let postgres: Record<string, number> | undefined;
+  if (engine.postgresPort) {
+    const db = openDb(`postgres://temporal@127.0.0.1:${engine.postgresPort}/temporal`, { max: 1 });
+    try {
+      const [row] = await db.query<Record<string, string>>(
+        `SELECT xact_commit, xact_rollback, tup_inserted, tup_updated, tup_deleted, tup_fetched, blks_hit, blks_read,
+                (SELECT count(*) FROM executions) AS executions, (SELECT count(*) FROM history_node) AS history_nodes,
+                pg_database_size('temporal') AS bytes
+           FROM pg_stat_database WHERE datname = 'temporal'`,
+      );
+      postgres = Object.fromEntries(Object.entries(row ?? {}).map(([k, v]) => [k, Number(v)]));
+    } catch (error) {
+      console.error(`    PostgreSQL statistics: ${(error as Error).message}`);
+    } finally {
+      await db.close();
+    }
+  }
+  return { histograms, postgres };
+}
+
+function printServerDetail(before: ServerScrape, after: ServerScrape): void {
+  for (const [service, hist] of Object.entries(after.histograms)) {
+    const b = before.histograms[service] ?? new Map();
+    const top = (filter: (k: string) => boolean, n: number) =>
+      topHistograms(b, hist, filter, n)
+        .map((r) => `${r.key} ${(r.mean * 1000).toFixed(2)} ms x${r.count}`)
+        .join(', ');
+    console.log(
+      `    server ${service}: persistence (by total time) ${top((k) => k.startsWith('persistence_latency'), 8) || '–'}`,
+    );
+    // Latencies only (not sizes), and not long polls (a poll waits for work by design).
+    const other = (k: string) =>
+      /latency/.test(k) &&
+      !k.startsWith('persistence_latency') &&
+      !/Poll[A-Za-z]*TaskQueue|poll_latency/.test(k);
+    console.log(`    server ${service}: other latencies (by total time) ${top(other, 8) || '–'}`);
+  }
+  if (before.postgres && after.postgres) {
+    const d = (k: string) => (after.postgres![k] ?? 0) - (before.postgres![k] ?? 0);
+    console.log(
+      `    server PostgreSQL (campaign phase): ${d('xact_commit')} commits, ${d('tup_inserted')} rows inserted, ${d('tup_updated')} updated, ` +
+        `${d('tup_deleted')} deleted, ${d('tup_fetched')} fetched; database ${MiB(after.postgres.bytes)} (${after.postgres.executions} executions, ${after.postgres.history_nodes} history nodes)`,
+    );
+  }
+}
+
+function mergePeaks(a: MemoryPeaks | undefined, b: MemoryPeaks): MemoryPeaks {
+  if (!a) return { ...b };
+  return {
+    rss: Math.max(a.rss, b.rss),
+    nativeAtPeak: a.rss >= b.rss ? a.nativeAtPeak : b.nativeAtPeak,
+    heapUsed: Math.max(a.heapUsed, b.heapUsed),
+    heapTotal: Math.max(a.heapTotal, b.heapTotal),
+    external: Math.max(a.external, b.external),
+    samples: a.samples + b.samples,
+  };
+}
+
+function printWorkerDetail(row: EngineRow): void {
+  const w = row.worker;
+  const phase = (name: string, p?: MemoryPeaks) =>
+    p
+      ? `${name}: RSS ${MiB(p.rss)} (heap used ${MiB(p.heapUsed)}, heap total ${MiB(p.heapTotal)}, external ${MiB(p.external)}, native at the RSS peak ${MiB(p.nativeAtPeak)})`
+      : `${name}: ?`;
+  console.log(`    worker process peaks: ${phase('deploy', w.deploy)}; ${phase('campaign', w.campaign)}`);
+  const ms = (h: string) => {
+    const v = row.latency[h];
+    return v ? `${v.mean.toFixed(1)} ms (n=${v.count})` : '–';
+  };
+  console.log(
+    `    campaign phase, worker metrics: workflow task schedule-to-start ${ms('temporal_workflow_task_schedule_to_start_latency')}, ` +
+      `execution ${ms('temporal_workflow_task_execution_latency')}, replay ${ms('temporal_workflow_task_replay_latency')}; ` +
+      `activity schedule-to-start ${ms('temporal_activity_schedule_to_start_latency')}, execution ${ms('temporal_activity_execution_latency')}; ` +
+      `gRPC request ${ms('temporal_request_latency')}; ` +
+      `sticky cache hit/miss ${row.counters.temporal_sticky_cache_hit}/${row.counters.temporal_sticky_cache_miss}, ` +
+      `forced evictions ${row.counters.temporal_sticky_cache_total_forced_eviction}; ` +
+      `workflow polls ok/empty ${row.counters.temporal_workflow_task_queue_poll_succeed}/${row.counters.temporal_workflow_task_queue_poll_empty}; ` +
+      `activity tasks received ${row.counters.temporal_activity_task_received}`,
+  );
+}
+
+function printEngineTable(rows: EngineRow[]): void {
+  console.log('');
+  console.log(
+    `engine rows (worker: ${WORKER_NODE_ARGS.join(' ') || 'no extra Node flags'}, PATCHBAY_MAX_CACHED_WORKFLOWS=${process.env.PATCHBAY_MAX_CACHED_WORKFLOWS ?? 'unset'}):`,
+  );
+  console.log(
+    '| engine | clouds | deploy | campaign time | clouds/s | ratio cluster/dev | peak worker RSS | client RSS | largest history |',
+  );
+  console.log('| --- | --- | --- | --- | --- | --- | --- | --- | --- |');
+  for (const r of rows) {
+    const dev = rows.find((d) => d.kind === 'dev' && d.n === r.n);
+    const ratio = r.kind === 'cluster' && dev ? `${(r.seconds / dev.seconds).toFixed(2)}` : '–';
+    const peak = Math.max(r.worker.deploy?.rss ?? 0, r.worker.campaign?.rss ?? 0, r.worker.overall?.rss ?? 0);
+    console.log(
+      `| ${r.kind} | ${r.n} | ${r.deployS.toFixed(1)} s (${(r.n / r.deployS).toFixed(1)}/s) | ${r.seconds.toFixed(1)} s | ${(r.n / r.seconds).toFixed(2)} | ${ratio} | ${MiB(peak)} | ${MiB(r.clientRss)} | ${r.largest.events} events |`,
+    );
   }
 }
 
 async function main(): Promise<void> {
   if (REAL > 0) await real(REAL);
   if (OPENSTACK > 0) await openstack(OPENSTACK);
-  for (const n of ENGINE) await engine(n);
+  const rows: EngineRow[] = [];
+  const engines = ENGINE.length ? ENGINES() : [];
+  if (ENGINE.length) console.error(`engine rows on: ${engines.join(', ')}`);
+  for (const n of ENGINE) {
+    for (const kind of engines) {
+      const row = await engine(n, kind);
+      row.clientRss = lastClientRss;
+      rows.push(row);
+      printEngineTable(rows);
+    }
+  }
 }
 
 main().then(

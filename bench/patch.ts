@@ -1,11 +1,14 @@
 // npm run bench:patch — rolling patch of a 3-instance fixture service by Patchbay (Temporal workflows,
 // activities, worker) beside a plain script doing the same Docker steps directly, in the same run,
-// alternating, on the same engine. Prints both, and the ratio (orchestration overhead).
+// alternating, on the same engine. Prints both, and the ratio (orchestration overhead); with
+// --engines dev,cluster (the default when scripts/temporal-cluster.sh is built) the whole run on the
+// dev server, then on a real cluster (mTLS), and the ratio cluster/dev.
 import type Docker from 'dockerode';
 import type { PatchbayClient } from '../src/client/patchbayClient';
 import { CloudRecordSchema, type CloudRecord } from '../src/record/schema';
 import { dockerClient } from '../src/runtime/dockerClient';
 import { probeHttp } from '../src/runtime/httpProbe';
+import { clusterBuilt, type EngineKind } from './engines';
 import { startBenchStack } from './stack';
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
@@ -130,13 +133,22 @@ async function runScenario(
   return { script, patchbay };
 }
 
-async function main(): Promise<void> {
+const arg = (name: string, fallback: string) => {
+  const i = process.argv.indexOf(`--${name}`);
+  return i > 0 ? (process.argv[i + 1] ?? fallback) : fallback;
+};
+
+type Results = Array<{ scenario: Scenario; script: number[]; patchbay: number[] }>;
+
+/** Every scenario on one engine: a stack of its own, torn down after. */
+async function onEngine(kind: EngineKind): Promise<Results> {
   await cleanup();
-  const stack = await startBenchStack(17933, 'bench');
+  const stack = await startBenchStack(17933, 'bench', undefined, { engine: kind });
   const client = stack.client;
-  const results: Array<{ scenario: Scenario; script: number[]; patchbay: number[] }> = [];
+  const results: Results = [];
   try {
     for (const scenario of SCENARIOS) {
+      process.stderr.write(`${kind}:\n`);
       results.push({ scenario, ...(await runScenario(client, scenario)) });
       await cleanup(); // each scenario starts from nothing (the Temporal history of "bench" goes on)
     }
@@ -144,17 +156,46 @@ async function main(): Promise<void> {
     await stack.stop();
     await cleanup();
   }
-  console.log(
-    `rolling patch of 3 instances (maxUnavailable 1, no bake), ${ROUNDS} rounds each, medians [min, max]:`,
-  );
-  for (const { scenario, script, patchbay } of results) {
-    const p = median(patchbay);
-    const s = median(script);
-    const range = (xs: number[]) => `[${seconds(Math.min(...xs))}, ${seconds(Math.max(...xs))}]`;
-    console.log(`${scenario.name}:`);
-    console.log(`  baseline (plain script, same Docker steps): ${seconds(s)} ${range(script)}`);
-    console.log(`  patchbay (Temporal workflows + activities): ${seconds(p)} ${range(patchbay)}`);
-    console.log(`  ratio patchbay/baseline: ${(p / s).toFixed(3)} (+${seconds(p - s)} orchestration)`);
+  return results;
+}
+
+async function main(): Promise<void> {
+  // dev, cluster or both (default: both when scripts/temporal-cluster.sh is there and built).
+  const engines = arg('engines', clusterBuilt() ? 'dev,cluster' : 'dev')
+    .split(',')
+    .filter(Boolean) as EngineKind[];
+  const byEngine = new Map<EngineKind, Results>();
+  for (const kind of engines) byEngine.set(kind, await onEngine(kind));
+  const range = (xs: number[]) => `[${seconds(Math.min(...xs))}, ${seconds(Math.max(...xs))}]`;
+  for (const [kind, results] of byEngine) {
+    console.log(
+      `rolling patch of 3 instances (maxUnavailable 1, no bake) on ${kind === 'dev' ? 'the dev server' : 'the cluster (mTLS)'}, ${ROUNDS} rounds each, medians [min, max]:`,
+    );
+    for (const { scenario, script, patchbay } of results) {
+      const p = median(patchbay);
+      const s = median(script);
+      console.log(`${scenario.name}:`);
+      console.log(`  baseline (plain script, same Docker steps): ${seconds(s)} ${range(script)}`);
+      console.log(`  patchbay (Temporal workflows + activities): ${seconds(p)} ${range(patchbay)}`);
+      console.log(`  ratio patchbay/baseline: ${(p / s).toFixed(3)} (+${seconds(p - s)} orchestration)`);
+    }
+  }
+  const dev = byEngine.get('dev');
+  const cluster = byEngine.get('cluster');
+  if (dev && cluster) {
+    console.log('');
+    console.log(
+      '| scenario | baseline script | Patchbay on dev | Patchbay on cluster | ratio cluster/dev | orchestration dev / cluster |',
+    );
+    console.log('| --- | --- | --- | --- | --- | --- |');
+    dev.forEach((d, i) => {
+      const c = cluster[i]!;
+      const base = median([...d.script, ...c.script]);
+      const [pd, pc] = [median(d.patchbay), median(c.patchbay)];
+      console.log(
+        `| ${d.scenario.name} | ${seconds(base)} | ${seconds(pd)} ${range(d.patchbay)} | ${seconds(pc)} ${range(c.patchbay)} | ${(pc / pd).toFixed(3)} | +${seconds(pd - median(d.script))} / +${seconds(pc - median(c.script))} |`,
+      );
+    });
   }
 }
 

@@ -1,4 +1,5 @@
 // Builds the Patchbay worker: all workflows and activities on one task queue.
+import { setFlagsFromString } from 'node:v8';
 import { Client, Connection } from '@temporalio/client';
 import { Worker, type WorkerOptions } from '@temporalio/worker';
 import { createActivities, type Activities } from '../activities';
@@ -34,10 +35,18 @@ export async function createWorker(
   // is down, and its store activities retry until it answers.
   let db: Db | undefined;
   const database = () => (db ??= openDb(setup.databaseUrl ?? storeUrl().url, { max: 10 }));
+  // Memory (BENCHMARKS.md, "Dev server vs cluster"): the worker's RSS is nearly all the workflow
+  // thread's V8 heap, ~1.3 MiB live per cached workflow, and with V8's default limit (~4 GiB on a
+  // 24 GiB machine) that heap grew to ~3x its live size before a full GC: 3.1 GiB RSS at 1,000 clouds.
+  // PATCHBAY_MAX_CACHED_WORKFLOWS=250 with PATCHBAY_WORKFLOW_HEAP_MB=517 measured 1,018 MiB, at a
+  // throughput cost (9-31 % in the runs measured), so the defaults stay as they were: opt in.
+  const maxCachedWorkflows = Number(process.env.PATCHBAY_MAX_CACHED_WORKFLOWS || 500);
+  const heapMb = Number(process.env.PATCHBAY_WORKFLOW_HEAP_MB || 0);
+  if (heapMb > 0) limitWorkflowThreadHeap(heapMb);
   const options: WorkerOptions = {
     // Bounded: a fleet has thousands of cloud workflows; the worker keeps the busiest in memory and
-    // replays the others when they wake (measured in BENCHMARKS.md, bench:campaign).
-    maxCachedWorkflows: Number(process.env.PATCHBAY_MAX_CACHED_WORKFLOWS || 500),
+    // replays the others when they wake.
+    maxCachedWorkflows,
     connection: native,
     namespace: setup.config.namespace,
     taskQueue: setup.config.taskQueue,
@@ -63,4 +72,15 @@ export async function createWorker(
     },
   };
   return { worker, connection };
+}
+
+/**
+ * The heap limit of the workflow thread the SDK is about to start (V8 reads --max-old-space-size when
+ * it creates an isolate, so this process's own heap keeps its limit). An operator's own
+ * --max-old-space-size (NODE_OPTIONS or the command line) wins.
+ */
+function limitWorkflowThreadHeap(mebibytes: number): void {
+  const given = [...process.execArgv, ...(process.env.NODE_OPTIONS ?? '').split(/\s+/)];
+  if (given.some((flag) => /^--max[-_]old[-_]space[-_]size/.test(flag))) return;
+  setFlagsFromString(`--max-old-space-size=${mebibytes}`);
 }
