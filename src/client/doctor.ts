@@ -8,6 +8,7 @@ import { msToTs } from '@temporalio/common/lib/time';
 import { temporal } from '@temporalio/proto';
 import type { TemporalConfig } from '../lib/config';
 import { PatchbayError } from '../lib/errors';
+import { addSearchAttributes, missingSearchAttributes } from '../lib/searchAttributeSetup';
 import { connectError } from '../lib/temporalReach';
 import { redactUrl } from '../store/config';
 import { storeSchemaStatus } from '../store/migrate';
@@ -34,17 +35,9 @@ export interface DoctorReport {
   checks: DoctorCheck[];
 }
 
-const { IndexedValueType, CommandType, TaskQueueKind, TaskQueueType } = temporal.api.enums.v1;
+const { CommandType, TaskQueueKind, TaskQueueType } = temporal.api.enums.v1;
 const NOT_FOUND = 5;
 const PROBE_TIMEOUT_MS = 10_000;
-
-function indexedType(type: string): number {
-  const value = (IndexedValueType as unknown as Record<string, number>)[
-    `INDEXED_VALUE_TYPE_${type.replace(/([a-z])([A-Z])/g, '$1_$2').toUpperCase()}`
-  ];
-  if (value === undefined) throw new Error(`unknown search attribute type ${type}`);
-  return value;
-}
 
 /**
  * Whether the server hands out activities eagerly (system.enableActivityEagerExecution): start a
@@ -153,15 +146,10 @@ async function temporalChecks(
       throw error;
     }
 
-    const listed = await connection.operatorService.listSearchAttributes({ namespace });
-    const have = { ...listed.customAttributes, ...listed.systemAttributes };
-    let missing = SEARCH_ATTRIBUTES.filter(([name]) => !(name in have));
+    let missing = await missingSearchAttributes(connection, namespace);
     let registered: string[] = [];
     if (missing.length && options.fix) {
-      await connection.operatorService.addSearchAttributes({
-        namespace,
-        searchAttributes: Object.fromEntries(missing.map(([name, type]) => [name, indexedType(type)])),
-      });
+      await addSearchAttributes(connection, namespace, missing);
       registered = missing.map(([name]) => name);
       missing = [];
     }

@@ -7,6 +7,7 @@ import path from 'node:path';
 import { PatchbayError } from './errors';
 import { Connection } from '@temporalio/client';
 import { SEARCH_ATTRIBUTES } from '../workflows/searchAttributes';
+import { addSearchAttributes, missingSearchAttributes } from './searchAttributeSetup';
 
 export interface DevServerOptions {
   binary: string;
@@ -112,9 +113,6 @@ export async function startDevServer(options: DevServerOptions): Promise<DevServ
   };
 }
 
-/** temporal.api.enums.v1.IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD */
-const KEYWORD = 2;
-
 /**
  * `start-dev --search-attribute` registers attributes only when it creates its database: a dev
  * server on the SQLite file of an older version lacks the newer ones (Outcome). Add what is missing.
@@ -123,15 +121,7 @@ async function registerSearchAttributes(address: string): Promise<void> {
   const connection = await Connection.connect({ address });
   try {
     const namespace = 'default';
-    const listed = await connection.operatorService.listSearchAttributes({ namespace });
-    const missing = SEARCH_ATTRIBUTES.filter(([name]) => !(name in (listed.customAttributes ?? {})));
-    if (missing.length === 0) return;
-    if (missing.some(([, type]) => type !== 'Keyword'))
-      throw new Error('only Keyword attributes are registered here');
-    await connection.operatorService.addSearchAttributes({
-      namespace,
-      searchAttributes: Object.fromEntries(missing.map(([name]) => [name, KEYWORD])),
-    });
+    await addSearchAttributes(connection, namespace, await missingSearchAttributes(connection, namespace));
   } finally {
     await connection.close();
   }

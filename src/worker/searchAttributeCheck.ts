@@ -2,17 +2,15 @@
 // workflow task fails and the change hangs. The worker checks at start and says how to fix it.
 import type { Connection } from '@temporalio/client';
 import { PatchbayError } from '../lib/errors';
-import { SEARCH_ATTRIBUTES } from '../workflows/searchAttributes';
+import { missingSearchAttributes } from '../lib/searchAttributeSetup';
 
 export async function checkSearchAttributes(connection: Connection, namespace: string): Promise<void> {
-  let listed: Record<string, unknown>;
+  let missing: Array<[string, string]>;
   try {
-    const response = await connection.operatorService.listSearchAttributes({ namespace });
-    listed = { ...response.customAttributes, ...response.systemAttributes };
+    missing = await missingSearchAttributes(connection, namespace);
   } catch {
     return; // not allowed to list (a restricted API key): the server will say it when it matters
   }
-  const missing = SEARCH_ATTRIBUTES.filter(([name]) => !(name in listed));
   if (missing.length === 0) return;
   const commands = missing
     .map(
