@@ -5,6 +5,23 @@ import { builtinModules } from 'node:module';
 
 const nodeBuiltins = [...builtinModules, ...builtinModules.map((m) => `node:${m}`)];
 
+// Zod and the schemas cost ~1 MiB per workflow instance: workflows import their types only and load
+// the values on first use through src/workflows/schemas.ts (test/workflows/schemas.test.ts checks the
+// bundle, which also catches a module that imports zod on a workflow's behalf).
+const loadedOnFirstUse = {
+  group: [
+    'zod',
+    'zod/*',
+    '**/record/schema',
+    '**/record/validate',
+    '**/campaign/spec',
+    '**/messagePayloads',
+    '**/campaignPayloads',
+  ],
+  allowTypeImports: true,
+  message: 'Workflows load zod and the schemas on first use: import types here, values through ./schemas.',
+};
+
 export default tseslint.config(
   {
     ignores: [
@@ -39,7 +56,10 @@ export default tseslint.config(
             name,
             message: 'Node builtins are not allowed in workflow code.',
           })),
-          patterns: [{ group: ['src/*', '@/*'], message: 'Use relative imports in workflow code.' }],
+          patterns: [
+            { group: ['src/*', '@/*'], message: 'Use relative imports in workflow code.' },
+            loadedOnFirstUse,
+          ],
         },
       ],
     },
@@ -68,11 +88,28 @@ export default tseslint.config(
           })),
           patterns: [
             { group: ['src/*', '@/*'], message: 'Use relative imports in workflow code.' },
+            loadedOnFirstUse,
             {
               group: ['**/runtime/*', '**/runtimes/docker', '**/runtimes/kubernetes'],
               message: 'Reach a runtime through ./runtimes (its index picks the implementation).',
             },
           ],
+        },
+      ],
+    },
+  },
+  {
+    // The payload schemas themselves: loaded on first use (./schemas), so they may import zod.
+    files: ['src/workflows/messagePayloads.ts', 'src/workflows/campaignPayloads.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          paths: nodeBuiltins.map((name) => ({
+            name,
+            message: 'Node builtins are not allowed in workflow code.',
+          })),
+          patterns: [{ group: ['src/*', '@/*'], message: 'Use relative imports in workflow code.' }],
         },
       ],
     },

@@ -1,10 +1,8 @@
 // `patchbay/messages`: every update, signal and query of the cloud and campaign workflows, with their
 // stable names and zod payloads (README "Messages (for other systems)"), for clients that talk to the
 // workflows with the Temporal SDK directly.
+export { ApplyPayload, ResolvePayload, RollbackPayload } from '../workflows/messagePayloads';
 export {
-  ApplyPayload,
-  ResolvePayload,
-  RollbackPayload,
   applyUpdate,
   changeProgressQuery,
   cloudStateQuery,
@@ -20,6 +18,8 @@ export {
   PausePayload,
   ProgressOptions,
   ResumePayload,
+} from '../workflows/campaignPayloads';
+export {
   abortCampaignUpdate,
   approveCampaignUpdate,
   campaignProgressQuery,

@@ -15,6 +15,8 @@ import {
 } from './template';
 import { REDACTED, SECRET_NAME, zodIssues } from './zodIssues';
 
+export { dependencyLevels } from './dependencyLevels';
+
 export { REDACTED } from './zodIssues';
 
 type PathSegment = string | number;
@@ -494,35 +496,6 @@ function shortestCycle(start: string, next: (name: string) => string[]): string[
     }
   }
   return [start, start];
-}
-
-/**
- * Services grouped so that each group depends only on earlier ones: level 0 has no dependencies.
- * Each level is sorted by name. Dependencies on services not in the list are ignored (they are
- * not part of this change). The input must be acyclic (validated records are).
- */
-export function dependencyLevels(services: { name: string; dependsOn: string[] }[]): string[][] {
-  const present = new Set(services.map((s) => s.name));
-  const remaining = new Map(
-    services.map((s) => [s.name, s.dependsOn.filter((d) => present.has(d) && d !== s.name)]),
-  );
-  const placed = new Set<string>();
-  const levels: string[][] = [];
-  while (remaining.size > 0) {
-    const level = [...remaining]
-      .filter(([, deps]) => deps.every((d) => placed.has(d)))
-      .map(([name]) => name)
-      .sort();
-    if (level.length === 0) {
-      throw new Error(`dependency cycle among services: ${[...remaining.keys()].sort().join(', ')}`);
-    }
-    for (const name of level) {
-      remaining.delete(name);
-      placed.add(name);
-    }
-    levels.push(level);
-  }
-  return levels;
 }
 
 export type ValidationResult = { ok: true; record: CloudRecord } | { ok: false; issues: RecordIssue[] };

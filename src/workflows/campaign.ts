@@ -28,7 +28,7 @@ import {
   workflowInfo,
 } from '@temporalio/workflow';
 import type { Activities } from '../activities';
-import { CampaignSpecSchema, type CampaignSpec } from '../campaign/spec';
+import type { CampaignSpec } from '../campaign/spec';
 import { planWaves, type PlannedWave } from '../campaign/waves';
 import { failure } from '../lib/failures';
 import { imageVersion } from '../record/identity';
@@ -46,11 +46,7 @@ import { campaignCloudWorkflow, type CampaignCloudInput } from './campaignCloud'
 import { campaignCloudWorkflowId } from './campaignIds';
 import { legacyCampaignWorkflow } from './campaignLegacy';
 import {
-  AbortPayload,
-  ApprovePayload,
-  PausePayload,
-  ProgressOptions,
-  ResumePayload,
+  type ProgressOptions,
   abortCampaignUpdate,
   approveCampaignUpdate,
   campaignProgressQuery,
@@ -58,6 +54,7 @@ import {
   resumeCampaignUpdate,
   type ControlAck,
 } from './campaignMessages';
+import { campaignPayloads, campaignSpec } from './schemas';
 import {
   revertError,
   type CampaignPhase,
@@ -190,7 +187,7 @@ export async function campaignWorkflow(input: CampaignInput): Promise<CampaignRe
     state = moved.state;
     imported = moved.state.phase === 'resolving' ? null : moved.rows;
   } else {
-    state = input.state ?? freshState(CampaignSpecSchema.parse(input.spec), input.startedBy);
+    state = input.state ?? freshState(campaignSpec().CampaignSpecSchema.parse(input.spec), input.startedBy);
   }
   const spec: CampaignSpec = state.spec;
   const id = spec.metadata.name;
@@ -230,12 +227,12 @@ export async function campaignWorkflow(input: CampaignInput): Promise<CampaignRe
   };
 
   setHandler(campaignProgressQuery, (options?: ProgressOptions): CampaignProgress =>
-    progress(parsePayload(ProgressOptions, options, 'progress').outcomes),
+    progress(parsePayload(campaignPayloads().ProgressOptions, options, 'progress').outcomes),
   );
   setHandler(
     pauseCampaignUpdate,
     async (payload) => {
-      const p = PausePayload.parse(payload);
+      const p = campaignPayloads().PausePayload.parse(payload);
       state.paused ??= { by: p.by, reason: p.reason, at: new Date().toISOString() };
       const out = ack('paused: no new cloud starts; clouds in flight finish');
       await audit('pause', p.by, p.reason, { phase: out.phase });
@@ -243,7 +240,7 @@ export async function campaignWorkflow(input: CampaignInput): Promise<CampaignRe
     },
     {
       validator: (payload) => {
-        parsePayload(PausePayload, payload, 'pause');
+        parsePayload(campaignPayloads().PausePayload, payload, 'pause');
         refuseIfFinished('pause');
       },
     },
@@ -251,7 +248,7 @@ export async function campaignWorkflow(input: CampaignInput): Promise<CampaignRe
   setHandler(
     resumeCampaignUpdate,
     async (payload) => {
-      const p = ResumePayload.parse(payload);
+      const p = campaignPayloads().ResumePayload.parse(payload);
       const was = state.paused !== null;
       state.paused = null;
       const out = ack(was ? 'resumed' : 'was not paused');
@@ -260,7 +257,7 @@ export async function campaignWorkflow(input: CampaignInput): Promise<CampaignRe
     },
     {
       validator: (payload) => {
-        parsePayload(ResumePayload, payload, 'resume');
+        parsePayload(campaignPayloads().ResumePayload, payload, 'resume');
         refuseIfFinished('resume');
       },
     },
@@ -268,7 +265,7 @@ export async function campaignWorkflow(input: CampaignInput): Promise<CampaignRe
   setHandler(
     abortCampaignUpdate,
     async (payload) => {
-      const p = AbortPayload.parse(payload);
+      const p = campaignPayloads().AbortPayload.parse(payload);
       // A second abort may only widen it (finish -> rollback).
       if (!state.abort || p.inFlight === 'rollback')
         state.abort = { by: p.by, reason: p.reason, at: new Date().toISOString(), inFlight: p.inFlight };
@@ -282,7 +279,7 @@ export async function campaignWorkflow(input: CampaignInput): Promise<CampaignRe
     },
     {
       validator: (payload) => {
-        parsePayload(AbortPayload, payload, 'abort');
+        parsePayload(campaignPayloads().AbortPayload, payload, 'abort');
         refuseIfFinished('abort');
       },
     },
@@ -290,7 +287,7 @@ export async function campaignWorkflow(input: CampaignInput): Promise<CampaignRe
   setHandler(
     approveCampaignUpdate,
     async (payload) => {
-      const p = ApprovePayload.parse(payload);
+      const p = campaignPayloads().ApprovePayload.parse(payload);
       if (!state.approved.includes(p.wave - 1)) state.approved.push(p.wave - 1);
       const out = ack(`wave ${p.wave} approved`);
       await audit('approve', p.by, p.reason, { wave: p.wave });
@@ -298,7 +295,7 @@ export async function campaignWorkflow(input: CampaignInput): Promise<CampaignRe
     },
     {
       validator: (payload) => {
-        const p = parsePayload(ApprovePayload, payload, 'approve');
+        const p = parsePayload(campaignPayloads().ApprovePayload, payload, 'approve');
         refuseIfFinished('approve');
         const waves = state.waves.length || spec.spec.waves.length + 1;
         if (p.wave > waves)

@@ -9,7 +9,7 @@
 // written here.
 import { patched, proxyActivities, sleep } from '@temporalio/workflow';
 import type { Activities } from '../activities';
-import { UnreachablePolicy, type CampaignSpec } from '../campaign/spec';
+import type { CampaignSpec } from '../campaign/spec';
 import { formatDuration } from '../record/duration';
 import { recording } from './activityProxies';
 import { finishedOutcome, revertError, type CloudOutcome } from './campaignTypes';
@@ -58,8 +58,15 @@ export async function campaignCloudWorkflow(input: CampaignCloudInput): Promise<
   return outcome;
 }
 
-/** What `unreachable` says when the campaign's spec has none (started before it). */
-const UNREACHABLE_DEFAULT = UnreachablePolicy.parse({});
+/**
+ * What `unreachable` says when the campaign's spec has none (started before it): UnreachablePolicy's
+ * defaults, written out so this workflow loads no zod (test/campaign/spec.test.ts holds them equal).
+ */
+export const UNREACHABLE_DEFAULT: NonNullable<CampaignSpec['spec']['unreachable']> = {
+  action: 'retry',
+  retries: 10,
+  interval: 60_000,
+};
 
 async function carryOut(input: CampaignCloudInput): Promise<{ outcome: CloudOutcome; stored: boolean }> {
   const { cloud } = input;

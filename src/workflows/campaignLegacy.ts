@@ -23,7 +23,7 @@ import {
 } from '@temporalio/workflow';
 import type { z } from 'zod';
 import type { Activities } from '../activities';
-import { CampaignSpecSchema, type CampaignSpec } from '../campaign/spec';
+import type { CampaignSpec } from '../campaign/spec';
 import { planWaves } from '../campaign/waves';
 import { imageVersion } from '../record/identity';
 import { zodIssues } from '../record/zodIssues';
@@ -32,11 +32,7 @@ import type { CampaignInput } from './campaign';
 import { campaignCloudWorkflow, type CampaignCloudInput } from './campaignCloud';
 import { campaignCloudWorkflowId } from './campaignIds';
 import {
-  AbortPayload,
-  ApprovePayload,
-  PausePayload,
-  ProgressOptions,
-  ResumePayload,
+  type ProgressOptions,
   abortCampaignUpdate,
   approveCampaignUpdate,
   campaignProgressQuery,
@@ -44,6 +40,7 @@ import {
   resumeCampaignUpdate,
   type ControlAck,
 } from './campaignMessages';
+import { campaignPayloads, campaignSpec } from './schemas';
 import type {
   CampaignProgress,
   CampaignResult,
@@ -83,7 +80,7 @@ function parsePayload<S extends z.ZodType>(schema: S, payload: unknown, what: st
 
 export async function legacyCampaignWorkflow(input: CampaignInput): Promise<CampaignResult> {
   const carried = input.state ? restoreState(input.state as never) : undefined;
-  const spec: CampaignSpec = carried?.spec ?? CampaignSpecSchema.parse(input.spec);
+  const spec: CampaignSpec = carried?.spec ?? campaignSpec().CampaignSpecSchema.parse(input.spec);
   const id = spec.metadata.name;
   const { service, image, concurrency, bake, failureBudget } = spec.spec;
   const maxHistoryEvents = input.maxHistoryEvents ?? 8_000;
@@ -120,18 +117,18 @@ export async function legacyCampaignWorkflow(input: CampaignInput): Promise<Camp
   };
 
   setHandler(campaignProgressQuery, (options?: ProgressOptions): CampaignProgress =>
-    progress(parsePayload(ProgressOptions, options, 'progress').outcomes),
+    progress(parsePayload(campaignPayloads().ProgressOptions, options, 'progress').outcomes),
   );
   setHandler(
     pauseCampaignUpdate,
     (payload) => {
-      const p = PausePayload.parse(payload);
+      const p = campaignPayloads().PausePayload.parse(payload);
       state.paused ??= { by: p.by, reason: p.reason, at: new Date().toISOString() };
       return ack('paused: no new cloud starts; clouds in flight finish');
     },
     {
       validator: (payload) => {
-        parsePayload(PausePayload, payload, 'pause');
+        parsePayload(campaignPayloads().PausePayload, payload, 'pause');
         refuseIfFinished('pause');
       },
     },
@@ -139,14 +136,14 @@ export async function legacyCampaignWorkflow(input: CampaignInput): Promise<Camp
   setHandler(
     resumeCampaignUpdate,
     (payload) => {
-      ResumePayload.parse(payload);
+      campaignPayloads().ResumePayload.parse(payload);
       const was = state.paused !== null;
       state.paused = null;
       return ack(was ? 'resumed' : 'was not paused');
     },
     {
       validator: (payload) => {
-        parsePayload(ResumePayload, payload, 'resume');
+        parsePayload(campaignPayloads().ResumePayload, payload, 'resume');
         refuseIfFinished('resume');
       },
     },
@@ -154,7 +151,7 @@ export async function legacyCampaignWorkflow(input: CampaignInput): Promise<Camp
   setHandler(
     abortCampaignUpdate,
     (payload) => {
-      const p = AbortPayload.parse(payload);
+      const p = campaignPayloads().AbortPayload.parse(payload);
       // A second abort may only widen it (finish -> rollback).
       if (!state.abort || p.inFlight === 'rollback')
         state.abort = { by: p.by, reason: p.reason, at: new Date().toISOString(), inFlight: p.inFlight };
@@ -166,7 +163,7 @@ export async function legacyCampaignWorkflow(input: CampaignInput): Promise<Camp
     },
     {
       validator: (payload) => {
-        parsePayload(AbortPayload, payload, 'abort');
+        parsePayload(campaignPayloads().AbortPayload, payload, 'abort');
         refuseIfFinished('abort');
       },
     },
@@ -174,13 +171,13 @@ export async function legacyCampaignWorkflow(input: CampaignInput): Promise<Camp
   setHandler(
     approveCampaignUpdate,
     (payload) => {
-      const p = ApprovePayload.parse(payload);
+      const p = campaignPayloads().ApprovePayload.parse(payload);
       if (!state.approved.includes(p.wave - 1)) state.approved.push(p.wave - 1);
       return ack(`wave ${p.wave} approved`);
     },
     {
       validator: (payload) => {
-        const p = parsePayload(ApprovePayload, payload, 'approve');
+        const p = parsePayload(campaignPayloads().ApprovePayload, payload, 'approve');
         refuseIfFinished('approve');
         const waves = state.waves.length || spec.spec.waves.length + 1;
         if (p.wave > waves)

@@ -9,9 +9,11 @@ import {
   setHandler,
   upsertSearchAttributes,
 } from '@temporalio/workflow';
-import { dependencyLevels } from '../record/validate';
+import { dependencyLevels } from '../record/dependencyLevels';
 import { canonicalJson } from '../record/identity';
-import { CloudRecordSchema, type ServiceSpec } from '../record/schema';
+import type { CloudRecord, ServiceSpec } from '../record/schema';
+import { RECORD_SCHEMA_REVISION } from '../record/schemaRevision';
+import { recordSchema } from './schemas';
 import { serviceRevertWorkflow } from './serviceRevert';
 import { serviceRolloutWorkflow } from './serviceRollout';
 import { commit } from './saga';
@@ -86,11 +88,14 @@ function onlyUnreachableHosts(refusals: unknown[]): string[] | undefined {
 }
 
 async function carryOut(raw: ChangeInput): Promise<ChangeResult> {
-  // Records stored by older versions lack newer fields: the schema fills their defaults.
+  // Records stored by older versions lack newer fields: the schema fills their defaults. Records the
+  // cloud workflow normalised with this schema revision need no parse (and this workflow no zod).
+  const normalise = (record: CloudRecord): CloudRecord =>
+    raw.recordSchema === RECORD_SCHEMA_REVISION ? record : recordSchema().CloudRecordSchema.parse(record);
   const input: ChangeInput = {
     ...raw,
-    from: raw.from && CloudRecordSchema.parse(raw.from),
-    to: CloudRecordSchema.parse(raw.to),
+    from: raw.from && normalise(raw.from),
+    to: normalise(raw.to),
   };
   const { cloud, revision } = input;
   const toServices = input.to.spec.services;
@@ -135,6 +140,7 @@ async function carryOut(raw: ChangeInput): Promise<ChangeResult> {
             service: name,
             target,
             previous,
+            recordSchema: RECORD_SCHEMA_REVISION,
             ...where,
           },
         ],

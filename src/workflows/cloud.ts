@@ -18,8 +18,8 @@ import {
 import { formatIssues } from '../lib/errors';
 import { failure, failureType } from '../lib/failures';
 import { canonicalJson } from '../record/identity';
-import { CloudRecordSchema, type CloudRecord } from '../record/schema';
-import { validateRecord } from '../record/validate';
+import type { CloudRecord } from '../record/schema';
+import { RECORD_SCHEMA_REVISION } from '../record/schemaRevision';
 import { parsePayload } from '../record/zodIssues';
 import { recordingLocal } from './activityProxies';
 import { changeWorkflow } from './change';
@@ -27,8 +27,6 @@ import { failureMessage } from './failures';
 import { changeWorkflowId } from './ids';
 import { CHANGES, ROLLBACKS, count } from './metrics';
 import {
-  ApplyPayload,
-  RollbackPayload,
   applyUpdate,
   changeFinishedSignal,
   cloudStateQuery,
@@ -37,7 +35,9 @@ import {
   syncStoreSignal,
   type ChangeAccepted,
 } from './messages';
+import type { RollbackRequest } from './messagePayloads';
 import { RECORD_STORE_PATCH } from './patches';
+import { messagePayloads, recordSchema, recordValidation } from './schemas';
 import type {
   ActiveChange,
   ChangeResult,
@@ -80,6 +80,11 @@ function fromLegacy(legacy: LegacyCloudState): CloudState {
     current: current ? withoutResults(current) : null,
     active: legacy.active,
   };
+}
+
+/** A record with this schema revision's defaults filled in (parsing a normalised record changes nothing). */
+function normalise(record: CloudRecord): CloudRecord {
+  return recordSchema().CloudRecordSchema.parse(record);
 }
 
 export async function cloudWorkflow(input: CloudWorkflowInput): Promise<void> {
@@ -223,13 +228,13 @@ export async function cloudWorkflow(input: CloudWorkflowInput): Promise<void> {
   setHandler(
     applyUpdate,
     async (payload) => {
-      const p = ApplyPayload.parse(payload);
-      return accept(CloudRecordSchema.parse(p.record), 'apply', p.author, p.message);
+      const p = messagePayloads().ApplyPayload.parse(payload);
+      return accept(recordSchema().CloudRecordSchema.parse(p.record), 'apply', p.author, p.message);
     },
     {
       validator: (payload) => {
-        const p = parsePayload(ApplyPayload, payload, 'apply');
-        const checked = validateRecord(p.record);
+        const p = parsePayload(messagePayloads().ApplyPayload, payload, 'apply');
+        const checked = recordValidation().validateRecord(p.record);
         if (!checked.ok) {
           throw failure('INVALID_RECORD', `invalid deployment record: ${formatIssues(checked.issues)}`, {
             issues: checked.issues,
@@ -247,7 +252,7 @@ export async function cloudWorkflow(input: CloudWorkflowInput): Promise<void> {
   );
 
   /** What a rollback needs of the current revision; the checks a validator can make without the store. */
-  const rollbackBase = (p: ReturnType<typeof RollbackPayload.parse>) => {
+  const rollbackBase = (p: RollbackRequest) => {
     const current = state.current;
     if (!current) throw failure('NOT_FOUND', `cloud ${state.name} has no applied revision to roll back from`);
     const spec = current.record.spec.services.find((s) => s.name === p.service);
@@ -261,9 +266,7 @@ export async function cloudWorkflow(input: CloudWorkflowInput): Promise<void> {
   };
 
   /** The record a rollback applies: the current record with one service's spec from an earlier revision. */
-  const rollbackRecord = async (
-    p: ReturnType<typeof RollbackPayload.parse>,
-  ): Promise<{ record: CloudRecord; toRevision: number }> => {
+  const rollbackRecord = async (p: RollbackRequest): Promise<{ record: CloudRecord; toRevision: number }> => {
     const { current, spec } = rollbackBase(p);
     let source: { number: number; spec: typeof spec };
     if (await useStore()) {
@@ -297,14 +300,14 @@ export async function cloudWorkflow(input: CloudWorkflowInput): Promise<void> {
   setHandler(
     rollbackUpdate,
     async (payload) => {
-      const p = RollbackPayload.parse(payload);
+      const p = messagePayloads().RollbackPayload.parse(payload);
       const { record, toRevision } = await rollbackRecord(p);
       const message = p.message || `rollback ${p.service} to revision ${toRevision}`;
       return accept(record, 'rollback', p.author, message, { service: p.service, toRevision });
     },
     {
       validator: (payload) => {
-        const p = parsePayload(RollbackPayload, payload, 'rollback');
+        const p = parsePayload(messagePayloads().RollbackPayload, payload, 'rollback');
         refuseIfBusy();
         rollbackBase(p);
       },
@@ -384,8 +387,11 @@ export async function cloudWorkflow(input: CloudWorkflowInput): Promise<void> {
           cloud: state.name,
           revision: revision.number,
           previousRevision: previous?.number ?? null,
-          from: previous?.record ?? null,
-          to: revision.record,
+          // Normalised here (a record carried from an older version's run may lack newer defaults), so
+          // the change and its service workflows need not parse them, nor load zod.
+          from: previous ? normalise(previous.record) : null,
+          to: normalise(revision.record),
+          recordSchema: RECORD_SCHEMA_REVISION,
         },
       ],
     });
@@ -432,7 +438,7 @@ export async function cloudWorkflow(input: CloudWorkflowInput): Promise<void> {
 /** Before the store: the rollback source searched in the revisions the workflow kept. */
 function legacySource(
   revisions: Revision[],
-  p: ReturnType<typeof RollbackPayload.parse>,
+  p: RollbackRequest,
   current: Revision,
   spec: CloudRecord['spec']['services'][number],
 ): { number: number; spec: CloudRecord['spec']['services'][number] } {

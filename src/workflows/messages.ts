@@ -1,7 +1,8 @@
-// Every signal, update and query Patchbay's workflows understand, with stable names and zod payloads.
+// Every signal, update and query Patchbay's workflows understand, with stable names; their zod
+// payloads are in ./messagePayloads (kept apart so a workflow that only names a message loads no zod).
 // Shared by workflows (handlers, update validators) and clients (our CLI, other systems).
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
-import { z } from 'zod';
+import type { ApplyPayload, ResolvePayload, RollbackPayload } from './messagePayloads';
 import type {
   ChangeFinished,
   ChangeProgress,
@@ -11,41 +12,13 @@ import type {
   ServiceProgress,
 } from './types';
 
-export const ApplyPayload = z
-  .object({
-    /** A deployment record (the YAML as JSON); validated in full before it is accepted. */
-    record: z.unknown(),
-    message: z.string().max(2_000).default(''),
-    author: z.string().min(1).max(200),
-  })
-  .strict();
-export type ApplyPayload = z.input<typeof ApplyPayload>;
-
-export const RollbackPayload = z
-  .object({
-    service: z.string().min(1),
-    /** Default: the last applied revision before the current one whose spec of this service differs. */
-    toRevision: z.number().int().min(1).optional(),
-    message: z.string().max(2_000).default(''),
-    author: z.string().min(1).max(200),
-  })
-  .strict();
-export type RollbackPayload = z.input<typeof RollbackPayload>;
+export type { ApplyPayload, ResolvePayload, RollbackPayload };
 
 export interface ChangeAccepted {
   revision: number;
   /** The workflow that carries the change out: await its result for the outcome. */
   workflowId: string;
 }
-
-export const ResolvePayload = z
-  .object({
-    action: z.enum(['rollback', 'retry', 'abandon']),
-    author: z.string().min(1).max(200),
-    note: z.string().max(2_000).default(''),
-  })
-  .strict();
-export type ResolvePayload = z.input<typeof ResolvePayload>;
 
 /** Cloud workflow: accept a new record as the next revision and apply it. */
 export const applyUpdate = defineUpdate<ChangeAccepted, [ApplyPayload]>('patchbay.apply');

@@ -5,8 +5,9 @@ import { condition, currentUpdateInfo, log, patched, setHandler, workflowInfo } 
 import { failure } from '../lib/failures';
 import { parsePayload } from '../record/zodIssues';
 import { recording } from './activityProxies';
-import { ResolvePayload, resolveUpdate } from './messages';
+import { resolveUpdate } from './messages';
 import { RECORD_STORE_PATCH } from './patches';
+import { messagePayloads } from './schemas';
 import type { OperatorAction, OperatorBlock } from './types';
 
 export interface OperatorGate {
@@ -33,7 +34,7 @@ export function installOperatorGate(now: () => string): OperatorGate {
   setHandler(
     resolveUpdate,
     async (payload) => {
-      const parsed = ResolvePayload.parse(payload);
+      const parsed = messagePayloads().ResolvePayload.parse(payload);
       deciding = true;
       if (patched(RECORD_STORE_PATCH)) {
         const { workflowId } = workflowInfo();
@@ -57,7 +58,7 @@ export function installOperatorGate(now: () => string): OperatorGate {
     },
     {
       validator: (payload) => {
-        const parsed = parsePayload(ResolvePayload, payload, 'resolve');
+        const parsed = parsePayload(messagePayloads().ResolvePayload, payload, 'resolve');
         if (!block) throw failure('INVALID_INPUT', 'nothing is waiting for an operator decision');
         if (deciding || decision !== null)
           throw failure(

@@ -5,7 +5,8 @@
 import { setHandler } from '@temporalio/workflow';
 import type { JobResult, LbTarget } from '../activities/types';
 import { imageVersion } from '../record/identity';
-import { Service, type InstanceSpec, type JobSpec, type ServiceSpec } from '../record/schema';
+import type { InstanceSpec, JobSpec, ServiceSpec } from '../record/schema';
+import { RECORD_SCHEMA_REVISION } from '../record/schemaRevision';
 import { failureMessage } from './failures';
 import { serviceProgressQuery } from './messages';
 import {
@@ -22,6 +23,7 @@ import {
 import { installOperatorGate } from './operatorGate';
 import { serviceRuntime, type CompensationStep, type RolloutUnit } from './runtimes';
 import { unwind } from './saga';
+import { recordSchema } from './schemas';
 import { balancerActivities, lbTargetOf } from './traffic';
 import type { InstancePhase, ServiceProgress, ServiceResult, ServiceRolloutInput } from './types';
 
@@ -51,11 +53,14 @@ const TAKEN: ReadonlySet<InstancePhase> = new Set(['draining', 'retiring', 'roll
 const BACK: ReadonlySet<InstancePhase> = new Set(['baking', 'done', 'rolled-back', 'removed']);
 
 async function rollout(raw: ServiceRolloutInput, outOfService: OutOfServiceGauge): Promise<ServiceResult> {
-  // Inputs recorded by older versions lack newer fields: the schema fills their defaults.
+  // Inputs recorded by older versions lack newer fields: the schema fills their defaults. Specs the
+  // change normalised with this schema revision need no parse (and this workflow no zod).
+  const normalise = (spec: ServiceSpec): ServiceSpec =>
+    raw.recordSchema === RECORD_SCHEMA_REVISION ? spec : recordSchema().Service.parse(spec);
   const input: ServiceRolloutInput = {
     ...raw,
-    target: raw.target && Service.parse(raw.target),
-    previous: raw.previous && Service.parse(raw.previous),
+    target: raw.target && normalise(raw.target),
+    previous: raw.previous && normalise(raw.previous),
     loadBalancers: raw.loadBalancers ?? [],
   };
   const { revision, service, target, previous } = input;

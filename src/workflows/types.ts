@@ -118,6 +118,8 @@ export interface ServiceRolloutInput extends RuntimeTarget {
   service: string;
   target: ServiceSpec | null;
   previous: ServiceSpec | null;
+  /** RECORD_SCHEMA_REVISION the specs were normalised with; absent or older: the workflow parses them. */
+  recordSchema?: number;
 }
 
 export interface ServiceRevertInput {
@@ -133,6 +135,8 @@ export interface ChangeInput {
   previousRevision: number | null;
   from: CloudRecord | null;
   to: CloudRecord;
+  /** RECORD_SCHEMA_REVISION the records were normalised with; absent or older: the workflow parses them. */
+  recordSchema?: number;
 }
 
 export interface ChangeResult {

@@ -17,7 +17,7 @@ import {
   type FailureType,
 } from '../../src/lib/failures';
 import { parsePayload, zodIssues } from '../../src/record/zodIssues';
-import { ResolvePayload } from '../../src/workflows/messages';
+import { ResolvePayload } from '../../src/workflows/messagePayloads';
 import type * as Cli from '../../src/client/cli';
 
 // The CLI's `validate` throws whatever loadRecordFile throws: any PatchbayError, on demand.

@@ -1,0 +1,21 @@
+// The change and service workflows skip parsing records stamped with RECORD_SCHEMA_REVISION, so the
+// revision must move whenever the schema does: its JSON Schema's digest is pinned to it here.
+import { createHash } from 'node:crypto';
+import { recordJsonSchema } from '../../src/record/jsonSchema';
+import { RECORD_SCHEMA_REVISION } from '../../src/record/schemaRevision';
+
+/** Digest of the JSON Schema (defaults included) at each revision; add a line when you bump it. */
+const DIGESTS: Record<number, string> = {
+  1: '4543a6bd6dd22994e0d8f4f474557bd2c1607b75806f226e2d7573a2d8a097c4',
+};
+
+test('the record schema has not changed without a new RECORD_SCHEMA_REVISION', () => {
+  const digest = createHash('sha256').update(JSON.stringify(recordJsonSchema())).digest('hex');
+  const pinned = DIGESTS[RECORD_SCHEMA_REVISION];
+  if (digest !== pinned) {
+    throw new Error(
+      `the record schema changed: bump RECORD_SCHEMA_REVISION in src/record/schemaRevision.ts to ${RECORD_SCHEMA_REVISION + 1} and add "${RECORD_SCHEMA_REVISION + 1}: '${digest}'" to DIGESTS here (got ${digest}, revision ${RECORD_SCHEMA_REVISION} pins ${pinned})`,
+    );
+  }
+  expect(digest).toBe(pinned);
+});
