@@ -1,5 +1,4 @@
 // Builds the Patchbay worker: all workflows and activities on one task queue.
-import { setFlagsFromString } from 'node:v8';
 import { Client, Connection } from '@temporalio/client';
 import { Worker, type WorkerOptions } from '@temporalio/worker';
 import { createActivities, type Activities } from '../activities';
@@ -10,6 +9,8 @@ import { openDb, type Db } from '../store/db';
 import { storeUrl } from '../store/config';
 import { connectNative } from './nativeConnection';
 import { checkSearchAttributes } from './searchAttributeCheck';
+import { PRELOADED_WORKFLOW_MODULES, WORKFLOWS_PATH } from './workflowBundle';
+import { limitWorkflowThreadHeap, workflowMemory } from './workflowMemory';
 
 export interface WorkerSetup {
   config: TemporalConfig;
@@ -35,14 +36,8 @@ export async function createWorker(
   // is down, and its store activities retry until it answers.
   let db: Db | undefined;
   const database = () => (db ??= openDb(setup.databaseUrl ?? storeUrl().url, { max: 10 }));
-  // Memory (BENCHMARKS.md, "Dev server vs cluster"): the worker's RSS is nearly all the workflow
-  // thread's V8 heap, ~1.3 MiB live per cached workflow, and with V8's default limit (~4 GiB on a
-  // 24 GiB machine) that heap grew to ~3x its live size before a full GC: 3.1 GiB RSS at 1,000 clouds.
-  // PATCHBAY_MAX_CACHED_WORKFLOWS=250 with PATCHBAY_WORKFLOW_HEAP_MB=517 measured 1,018 MiB, at a
-  // throughput cost (9-31 % in the runs measured), so the defaults stay as they were: opt in.
-  const maxCachedWorkflows = Number(process.env.PATCHBAY_MAX_CACHED_WORKFLOWS || 500);
-  const heapMb = Number(process.env.PATCHBAY_WORKFLOW_HEAP_MB || 0);
-  if (heapMb > 0) limitWorkflowThreadHeap(heapMb);
+  const { maxCachedWorkflows, workflowHeapMb } = workflowMemory(process.env);
+  if (workflowHeapMb > 0) limitWorkflowThreadHeap(workflowHeapMb);
   const options: WorkerOptions = {
     // Bounded: a fleet has thousands of cloud workflows; the worker keeps the busiest in memory and
     // replays the others when they wake.
@@ -61,7 +56,10 @@ export async function createWorker(
     },
     ...(setup.workflowBundlePath
       ? { workflowBundle: { codePath: setup.workflowBundlePath } }
-      : { workflowsPath: require.resolve('../workflows') }),
+      : {
+          workflowsPath: WORKFLOWS_PATH,
+          bundlerOptions: { preloadModules: PRELOADED_WORKFLOW_MODULES },
+        }),
   };
   const worker = await Worker.create(options);
   const connection = {
@@ -72,15 +70,4 @@ export async function createWorker(
     },
   };
   return { worker, connection };
-}
-
-/**
- * The heap limit of the workflow thread the SDK is about to start (V8 reads --max-old-space-size when
- * it creates an isolate, so this process's own heap keeps its limit). An operator's own
- * --max-old-space-size (NODE_OPTIONS or the command line) wins.
- */
-function limitWorkflowThreadHeap(mebibytes: number): void {
-  const given = [...process.execArgv, ...(process.env.NODE_OPTIONS ?? '').split(/\s+/)];
-  if (given.some((flag) => /^--max[-_]old[-_]space[-_]size/.test(flag))) return;
-  setFlagsFromString(`--max-old-space-size=${mebibytes}`);
 }

@@ -12,6 +12,7 @@ import { dockerClient } from '../../src/runtime/dockerClient';
 import { LABEL } from '../../src/record/identity';
 import { startFreshPostgres } from '../../src/store/embeddedPostgres';
 import { migrateStore } from '../../src/store/migrate';
+import { workflowBundleOptions } from '../../src/worker/workflowBundle';
 import { TEST_ENV } from './env';
 import { FIXTURE_IMAGES } from './fixtures';
 import { freePort } from './freePort';
@@ -79,7 +80,7 @@ export default async function globalSetup(): Promise<void> {
   await migrateStore(postgres.url);
   const dir = mkdtempSync(path.join(os.tmpdir(), 'patchbay-test-'));
   const bundle = await bundleWorkflowCode({
-    workflowsPath: require.resolve('../../src/workflows'),
+    ...workflowBundleOptions(),
     logger: {
       trace: () => undefined,
       debug: () => undefined,

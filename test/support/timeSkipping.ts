@@ -17,6 +17,7 @@ import path from 'node:path';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { bundleWorkflowCode, DefaultLogger, Runtime, Worker } from '@temporalio/worker';
 import { PROJECT_ROOT } from '../../src/lib/config';
+import { workflowBundleOptions } from '../../src/worker/workflowBundle';
 import { SEARCH_ATTRIBUTES } from '../../src/workflows/searchAttributes';
 import { createFakeStore, type FakeStore } from './fakeStore';
 import { createScriptedRuntime, type ScriptedRuntime } from './scriptedRuntime';
@@ -76,7 +77,7 @@ async function workflowBundle(): Promise<{ code: string }> {
     // not built yet (or removed by a run with other sources): build it
   }
   const { code } = await bundleWorkflowCode({
-    workflowsPath: require.resolve('../../src/workflows'),
+    ...workflowBundleOptions(),
     logger: new DefaultLogger('WARN'),
   });
   for (const old of readdirSync(os.tmpdir()).filter((f) => f.startsWith(prefix)))

@@ -3,6 +3,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { Worker } from '@temporalio/worker';
+import { PRELOADED_WORKFLOW_MODULES, WORKFLOWS_PATH } from '../../src/worker/workflowBundle';
 import { HISTORY_DIR } from '../support/histories';
 
 jest.setTimeout(120_000);
@@ -26,7 +27,10 @@ test('every saved history replays against the current workflow code', async () =
   }));
   const failures: string[] = [];
   for await (const result of Worker.runReplayHistories(
-    { workflowsPath: require.resolve('../../src/workflows') },
+    {
+      workflowsPath: WORKFLOWS_PATH,
+      bundlerOptions: { preloadModules: PRELOADED_WORKFLOW_MODULES },
+    },
     histories,
   )) {
     if (result.error) failures.push(`${result.workflowId}: ${result.error.message}`);
