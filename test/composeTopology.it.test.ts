@@ -232,10 +232,14 @@ test('the worker is pointed at the frontend port, which requires a client certif
   expect(listener).toContain(`pid=${info.services.frontend.pid},`);
   const current = config.clusterMetadata.clusterInformation[config.clusterMetadata.currentClusterName];
   expect(current?.rpcAddress).toBe(cluster.env.TEMPORAL_ADDRESS);
-  // mTLS: with the client certificate the frontend serves; without one the handshake is refused.
+  // mTLS: with the client certificate the frontend serves; without one the handshake is refused. In
+  // TLS 1.3 the client's side of the handshake is done before the server refuses, so the CLI reports
+  // either the server's alert or the connection it closed under the first write (seen in a cold run).
   expect(config.global.tls.frontend.server.requireClientAuth).toBe(true);
   expect(temporal(['operator', 'cluster', 'health'])).toContain('SERVING');
-  expect(() => temporal(['operator', 'cluster', 'health'], 'no-client-cert')).toThrow(/certificate required/);
+  expect(() => temporal(['operator', 'cluster', 'health'], 'no-client-cert')).toThrow(
+    /certificate required|broken pipe|connection reset by peer/,
+  );
 });
 
 test("every variable compose gives the server containers is one the image's config template reads", () => {
