@@ -4,6 +4,12 @@ import tseslint from 'typescript-eslint';
 import { builtinModules } from 'node:module';
 
 const nodeBuiltins = [...builtinModules, ...builtinModules.map((m) => `node:${m}`)];
+// What every workflow file is held to (the sandbox): no Node builtins, no tsconfig paths.
+const noNodeBuiltins = nodeBuiltins.map((name) => ({
+  name,
+  message: 'Node builtins are not allowed in workflow code.',
+}));
+const relativeOnly = { group: ['src/*', '@/*'], message: 'Use relative imports in workflow code.' };
 
 // Zod and the schemas cost ~1 MiB per workflow instance: workflows import their types only and load
 // the values on first use through src/workflows/schemas.ts (test/workflows/schemas.test.ts checks the
@@ -52,14 +58,8 @@ export default tseslint.config(
       'no-restricted-imports': [
         'error',
         {
-          paths: nodeBuiltins.map((name) => ({
-            name,
-            message: 'Node builtins are not allowed in workflow code.',
-          })),
-          patterns: [
-            { group: ['src/*', '@/*'], message: 'Use relative imports in workflow code.' },
-            loadedOnFirstUse,
-          ],
+          paths: noNodeBuiltins,
+          patterns: [relativeOnly, loadedOnFirstUse],
         },
       ],
     },
@@ -82,12 +82,9 @@ export default tseslint.config(
       'no-restricted-imports': [
         'error',
         {
-          paths: nodeBuiltins.map((name) => ({
-            name,
-            message: 'Node builtins are not allowed in workflow code.',
-          })),
+          paths: noNodeBuiltins,
           patterns: [
-            { group: ['src/*', '@/*'], message: 'Use relative imports in workflow code.' },
+            relativeOnly,
             loadedOnFirstUse,
             {
               group: ['**/runtime/*', '**/runtimes/docker', '**/runtimes/kubernetes'],
@@ -105,11 +102,8 @@ export default tseslint.config(
       'no-restricted-imports': [
         'error',
         {
-          paths: nodeBuiltins.map((name) => ({
-            name,
-            message: 'Node builtins are not allowed in workflow code.',
-          })),
-          patterns: [{ group: ['src/*', '@/*'], message: 'Use relative imports in workflow code.' }],
+          paths: noNodeBuiltins,
+          patterns: [relativeOnly],
         },
       ],
     },
