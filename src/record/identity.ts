@@ -119,6 +119,13 @@ export function instanceTemplateValues(service: ServiceSpec, instance: InstanceS
 
 /** The spec hash of a Kubernetes service: everything that goes into its Deployment. */
 export function kubernetesSpecHash(service: ServiceSpec): string {
-  const { jobs: _jobs, dependsOn: _dependsOn, config: _config, ...deployed } = service;
+  // Jobs and migrations run beside the Deployment, not in it: changing them alone rolls no pod.
+  const {
+    jobs: _jobs,
+    migrations: _migrations,
+    dependsOn: _dependsOn,
+    config: _config,
+    ...deployed
+  } = service;
   return fnv1a64(canonicalJson({ ...deployed, config: configForHash(service) }));
 }

@@ -201,6 +201,43 @@ export const Job = z
   })
   .strict();
 
+/** One phase of a service's schema migration: a one-off job like `jobs` (the phase is its name). */
+export const MigrationStep = Job.omit({ name: true, on: true });
+
+/** The database a service's migrations change: the service that hosts it, and its name there. */
+export const MigrationDatabase = z
+  .object({
+    service: dnsLabel,
+    name: z
+      .string()
+      .regex(/^[A-Za-z0-9_]{1,64}$/, 'must be a database name: letters, digits and "_" (at most 64)'),
+  })
+  .strict();
+
+/**
+ * Schema migrations around a new image (expand / migrate / contract, as Keystone, Glance and
+ * Neutron split them): expand and migrate run before the rolling replace, contract only once the
+ * whole revision runs the new code and passed its gates and bakes. Any phase may be left out.
+ */
+export const Migrations = z
+  .object({
+    database: MigrationDatabase,
+    /**
+     * Reads the schema's state (e.g. `keystone-manage db_sync --check` and the alembic_version
+     * table): run before expand and after contract, its exit code and output recorded, never a failure.
+     */
+    check: MigrationStep.optional(),
+    expand: MigrationStep.optional(),
+    migrate: MigrationStep.optional(),
+    contract: MigrationStep.extend({
+      /** auto: contract as soon as it is safe; manual: hold it until an operator approves. */
+      approval: z.enum(['auto', 'manual']).default('auto'),
+    })
+      .strict()
+      .optional(),
+  })
+  .strict();
+
 export const HealthCheck = z
   .object({
     http: z
@@ -359,6 +396,8 @@ export const Service = z
       .object({ before: z.array(Job).default([]), after: z.array(Job).default([]) })
       .strict()
       .default({ before: [], after: [] }),
+    /** Schema migrations run when the image changes (see Migrations); none: `jobs` only, as before. */
+    migrations: Migrations.optional(),
   })
   .strict();
 
@@ -392,6 +431,8 @@ export type DockerHostSpec = z.output<typeof DockerHost>;
 export type DockerTlsSpec = z.output<typeof DockerTls>;
 export type HealthCheckSpec = z.output<typeof HealthCheck>;
 export type JobSpec = z.output<typeof Job>;
+export type MigrationStepSpec = z.output<typeof MigrationStep>;
+export type MigrationsSpec = z.output<typeof Migrations>;
 export type LoadBalancerSpec = z.output<typeof LoadBalancer>;
 export type InstanceLbSpec = z.output<typeof InstanceLb>;
 export type ConfigFileSpec = z.output<typeof ConfigFile>;

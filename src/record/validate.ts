@@ -13,6 +13,8 @@ import {
   templateProblems,
   type Placeholder,
 } from './template';
+import { migrationIssues } from './migrationRules';
+import { oneOffJobs } from './oneOffJobs';
 import { REDACTED, SECRET_NAME, zodIssues } from './zodIssues';
 
 export { dependencyLevels } from './dependencyLevels';
@@ -168,6 +170,7 @@ export function checkRecordSemantics(record: CloudRecord): RecordIssue[] {
   issues.push(...runtimeIssues(record));
   issues.push(...endpointIssues(record));
   issues.push(...templateIssues(record));
+  issues.push(...migrationIssues(record));
   return issues;
 }
 
@@ -223,15 +226,11 @@ function templateIssues(record: CloudRecord): RecordIssue[] {
         );
       }
     }
-    for (const phase of ['before', 'after'] as const) {
-      service.jobs[phase].forEach((job, j) => {
-        const what = 'a job (not an instance)';
-        for (const [name, value] of Object.entries(job.env))
-          check(at('jobs', phase, j, 'env', name), value, JOB_PLACEHOLDERS, what);
-        job.command.forEach((part, c) =>
-          check(at('jobs', phase, j, 'command', c), part, JOB_PLACEHOLDERS, what),
-        );
-      });
+    for (const { path, job } of oneOffJobs(service)) {
+      const what = 'a job (not an instance)';
+      for (const [name, value] of Object.entries(job.env))
+        check(at(...path, 'env', name), value, JOB_PLACEHOLDERS, what);
+      job.command.forEach((part, c) => check(at(...path, 'command', c), part, JOB_PLACEHOLDERS, what));
     }
   });
   return issues;
@@ -287,16 +286,15 @@ function runtimeIssues(record: CloudRecord): RecordIssue[] {
             'volumes are for Docker hosts; on Kubernetes mount a volume through the cluster (not supported by Patchbay yet)',
           ),
         );
-      [...service.jobs.before, ...service.jobs.after].forEach((job) => {
+      for (const { label, path, job } of oneOffJobs(service))
         if (job.host)
           issues.push(
             issue(
-              at('jobs'),
+              at(...path, 'host'),
               job.host,
-              `job "${job.name}" names a host; on Kubernetes jobs run as Jobs: leave host out`,
+              `${label} names a host; on Kubernetes jobs run as Jobs: leave host out`,
             ),
           );
-      });
     } else {
       if (service.instances.length === 0)
         issues.push(
@@ -375,29 +373,27 @@ function loadBalancerAndJobIssues(record: CloudRecord, hostIndex: Map<string, nu
         );
       } else fronted.set(key, where);
     });
-    for (const phase of ['before', 'after'] as const) {
-      service.jobs[phase].forEach((job, j) => {
-        if (job.host !== undefined && !hostIndex.has(job.host)) {
+    for (const { path, job } of oneOffJobs(service)) {
+      if (job.host !== undefined && !hostIndex.has(job.host)) {
+        issues.push(
+          issue(
+            ['spec', 'services', s, ...path, 'host'],
+            job.host,
+            `unknown host "${job.host}"; declared hosts (spec.runtime.docker.hosts): ${quoteList(hostIndex.keys())}`,
+          ),
+        );
+      }
+      for (const name of Object.keys(job.env)) {
+        if (SECRET_NAME.test(name)) {
           issues.push(
             issue(
-              ['spec', 'services', s, 'jobs', phase, j, 'host'],
-              job.host,
-              `unknown host "${job.host}"; declared hosts (spec.runtime.docker.hosts): ${quoteList(hostIndex.keys())}`,
+              ['spec', 'services', s, ...path, 'env', name],
+              REDACTED,
+              `"${name}" looks like a secret; move it to secretEnv as env:NAME or file:/path so it never enters a workflow history`,
             ),
           );
         }
-        for (const name of Object.keys(job.env)) {
-          if (SECRET_NAME.test(name)) {
-            issues.push(
-              issue(
-                ['spec', 'services', s, 'jobs', phase, j, 'env', name],
-                REDACTED,
-                `"${name}" looks like a secret; move it to secretEnv as env:NAME or file:/path so it never enters a workflow history`,
-              ),
-            );
-          }
-        }
-      });
+      }
     }
   });
   return issues;

@@ -505,3 +505,84 @@ describe('load balancers and jobs', () => {
     ]);
   });
 });
+
+describe('migrations', () => {
+  const withMigrations = (migrations: Record<string, unknown>): CloudRecordInput => {
+    const r = input();
+    svc(r, 1).migrations = migrations as ServiceInput['migrations'];
+    return r;
+  };
+  const step = (name: string) => ({ command: ['keystone-manage', 'db_sync', `--${name}`] });
+  const issues = (migrations: Record<string, unknown>): string[] => {
+    const result = validateRecord(withMigrations(migrations));
+    if (result.ok) throw new Error('expected the record to be invalid');
+    return result.issues.map((i) => `${i.path} ${JSON.stringify(i.value)}: ${i.message}`);
+  };
+
+  test('a valid one passes, each phase a job with its defaults; contract approval defaults to auto', () => {
+    const result = validateRecord(
+      withMigrations({
+        database: { service: 'db', name: 'keystone' },
+        check: step('check'),
+        expand: step('expand'),
+        contract: { ...step('contract'), approval: 'manual' },
+      }),
+    );
+    if (!result.ok) throw new Error(JSON.stringify(result.issues));
+    const m = result.record.spec.services[1]!.migrations!;
+    expect(m.expand).toEqual({ command: step('expand').command, env: {}, secretEnv: {}, timeout: 300_000 });
+    expect(m.contract?.approval).toBe('manual');
+    expect(m.migrate).toBeUndefined();
+    const auto = validateRecord(
+      withMigrations({ database: { service: 'db', name: 'keystone' }, contract: step('contract') }),
+    );
+    expect(auto.ok && auto.record.spec.services[1]!.migrations!.contract?.approval).toBe('auto');
+  });
+
+  test('the database must be another service of the record that this one depends on', () => {
+    expect(issues({ database: { service: 'api', name: 'keystone' }, expand: step('expand') })).toEqual([
+      'spec.services[1].migrations.database.service "api": the database must be another service\'s (the one that hosts it), not "api" itself',
+    ]);
+    expect(issues({ database: { service: 'mariadb', name: 'keystone' }, expand: step('expand') })).toEqual([
+      'spec.services[1].migrations.database.service "mariadb": unknown service "mariadb"; known services: "db", "api", "web"',
+    ]);
+    expect(issues({ database: { service: 'web', name: 'keystone' }, expand: step('expand') })).toEqual([
+      'spec.services[1].migrations.database.service "web": "api" migrates a database of "web" but does not depend on it; add "web" to spec.services[1].dependsOn so the database runs (and changes) first',
+    ]);
+  });
+
+  test('a phase to run, a database name, known fields: each refused where it is', () => {
+    expect(issues({ database: { service: 'db', name: 'keystone' }, check: step('check') })).toEqual([
+      'spec.services[1].migrations ["database","check"]: migrations name no phase to run: give at least one of expand, migrate and contract',
+    ]);
+    const bad = issues({
+      database: { service: 'db', name: 'key-stone' },
+      expand: { ...step('expand'), on: ['patch'] },
+      contract: { ...step('contract'), approval: 'later' },
+    });
+    expect(bad).toEqual([
+      expect.stringMatching(
+        /^spec\.services\[1\]\.migrations\.database\.name "key-stone": must be a database name/,
+      ),
+      'spec.services[1].migrations.expand.on ["patch"]: unknown field "on"; allowed here: image, command, host, env, secretEnv, timeout',
+      expect.stringMatching(
+        /^spec\.services\[1\]\.migrations\.contract\.approval "later": .*"auto"\|"manual"/,
+      ),
+    ]);
+  });
+
+  test('phases obey the rules of jobs: declared hosts, no secret-looking env, job placeholders only', () => {
+    expect(
+      issues({
+        database: { service: 'db', name: 'keystone' },
+        expand: { ...step('expand'), host: 'ctl9', env: { DB_PASSWORD: 'hunter2', AT: '{{port}}' } },
+      }),
+    ).toEqual([
+      expect.stringMatching(/^spec\.services\[1\]\.migrations\.expand\.host "ctl9": unknown host "ctl9"/),
+      expect.stringMatching(
+        /^spec\.services\[1\]\.migrations\.expand\.env\.DB_PASSWORD "<redacted>": "DB_PASSWORD" looks like a secret/,
+      ),
+      expect.stringMatching(/^spec\.services\[1\]\.migrations\.expand\.env\.AT "\{\{port\}\}": /),
+    ]);
+  });
+});
