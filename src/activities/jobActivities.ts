@@ -9,7 +9,7 @@ import { failure } from '../lib/failures';
 import { containerLogTail } from '../runtime/containerLogs';
 import { dockerStatus, inspectOrNull } from '../runtime/dockerClient';
 import { renderTemplate } from '../record/template';
-import { resolveSecretEnv } from '../runtime/secrets';
+import { maskSecrets, resolveSecretEnv } from '../runtime/secrets';
 import { renderConfigFiles, type RenderedConfigFile } from '../record/configFiles';
 import { deliverConfigFiles, resolveConfigFiles } from '../runtime/configDelivery';
 import type { JobInput, JobResult } from './types';
@@ -110,9 +110,26 @@ export function createJobActivities(deps: {
       }
       const exitCode = info.State.ExitCode;
       const durationMs = Date.parse(info.State.FinishedAt) - Date.parse(info.State.StartedAt);
+      const capture = input.capture;
       // The log tail goes into the failure (and so the revision's reason); the container itself goes.
-      const tail = exitCode === 0 ? '' : await containerLogTail(docker, info.Id, 15);
+      const tail =
+        exitCode === 0 && !capture
+          ? ''
+          : maskSecrets(
+              // A TTY ends its lines with CRLF: plain lines in the reason and the revision.
+              (await containerLogTail(docker, info.Id, capture?.outputLines ?? 15)).replace(/\r\n/g, '\n'),
+              input.job.secretEnv,
+            );
       await docker.getContainer(info.Id).remove({ force: true });
+      if (capture && (exitCode === 0 || capture.anyExitCode))
+        return {
+          job: input.job.name,
+          phase: input.phase,
+          exitCode,
+          durationMs,
+          startedAt: info.State.StartedAt,
+          output: tail,
+        };
       if (exitCode !== 0) {
         throw failure(
           'JOB_FAILED',

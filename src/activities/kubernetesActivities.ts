@@ -455,6 +455,15 @@ export function createKubernetesActivities(deps: KubernetesActivityDeps = {}) {
           await readOrNull(() =>
             c.batch.deleteNamespacedJob({ name, namespace, propagationPolicy: 'Background' }),
           );
+          // A check answers by its exit code; the Job says only that it failed, so 1 stands for any.
+          if (failed && input.capture?.anyExitCode)
+            return {
+              job: input.job.name,
+              phase: input.phase,
+              exitCode: 1,
+              durationMs,
+              output: `${failed.reason ?? ''} ${failed.message ?? ''}`.trim(),
+            };
           if (failed)
             throw failure(
               'JOB_FAILED',

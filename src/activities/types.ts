@@ -7,6 +7,7 @@ import type {
   KubernetesRuntimeSpec,
   ServiceSpec,
 } from '../record/schema';
+import type { MigrationPhase } from '../record/oneOffJobs';
 
 /** One instance of one service of one cloud, on the host that runs it. */
 export interface InstanceRef {
@@ -123,12 +124,25 @@ export interface LbDrainResult {
   sessionsCut: number;
 }
 
+/** When a one-off job runs: around the rolling replace (jobs), or as a migration phase. */
+export type JobPhase = 'before' | 'after' | MigrationPhase;
+
+/** What a migration phase asks of its job beyond a plain run. */
+export interface JobCapture {
+  /** Return the last lines of its output (secret values masked), not only on failure. */
+  outputLines: number;
+  /** Any exit code is an answer, not a failure (a `check` reports the schema's state by it). */
+  anyExitCode?: boolean;
+}
+
 export interface JobInput {
   cloud: string;
   service: string;
   revision: number;
-  phase: 'before' | 'after';
+  phase: JobPhase;
   job: JobSpec;
+  /** Migration phases: keep the output (and, for check, any exit code). Absent for jobs, as before. */
+  capture?: JobCapture;
   /** The image to run when the job names none: the service's target image. */
   image: string;
   host: DockerHostSpec;
@@ -139,9 +153,13 @@ export interface JobInput {
 
 export interface JobResult {
   job: string;
-  phase: 'before' | 'after';
+  phase: JobPhase;
   exitCode: number;
   durationMs: number;
+  /** When the job's container started (migration phases). */
+  startedAt?: string;
+  /** The last lines of its output, secrets masked (migration phases: JobInput.capture). */
+  output?: string;
 }
 
 /** Kubernetes: how to put a service's Deployment back (its previous spec, or none: delete it). */

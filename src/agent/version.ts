@@ -7,10 +7,16 @@ export const AGENT_VERSION = '0.1.0';
  * The agent protocol: the set of host activities and their inputs an agent understands. Raised when
  * a step needs something older agents do not do; the workflows refuse a host whose agent is older.
  */
-export const AGENT_PROTOCOL = 1;
+export const AGENT_PROTOCOL = 2;
 
 /** The lowest protocol the current workflows need from an agent. */
 export const REQUIRED_AGENT_PROTOCOL = 1;
+
+/**
+ * What a revision with schema migrations needs: protocol 2 jobs return their output and take a
+ * check's exit code as its answer (JobInput.capture); an older agent would fail the check instead.
+ */
+export const MIGRATIONS_AGENT_PROTOCOL = 2;
 
 export interface AgentHello {
   cloud: string;

@@ -30,6 +30,7 @@ import {
   renderStatus,
 } from './render';
 import type { ChangeAccepted } from '../workflows/messages';
+import type { OperatorAction } from '../workflows/types';
 import type * as WorkerMain from '../worker/main';
 import type * as AgentMain from '../agent/main';
 import { describeHosts, renderHosts } from './hosts';
@@ -357,11 +358,16 @@ export function buildProgram(io: Io, setExit: (code: number) => void): Command {
   program
     .command('resolve')
     .description(
-      'decide for a change that waits for an operator: rollback (after a failed rollout with onFailure: pause), retry (a failed compensation, after fixing its cause) or abandon',
+      'decide for a change that waits for an operator: rollback (after a failed rollout with onFailure: pause), retry (a failed compensation or contract, after fixing its cause), approve (a contract held for approval) or abandon',
     )
     .argument('<cloud>')
     .addArgument(
-      new Argument('<action>', 'rollback | retry | abandon').choices(['rollback', 'retry', 'abandon']),
+      new Argument('<action>', 'rollback | retry | approve | abandon').choices([
+        'rollback',
+        'retry',
+        'approve',
+        'abandon',
+      ]),
     )
     .option('-m, --message <text>', 'a note recorded with the decision', '')
     .option('--author <name>', 'who')
@@ -369,7 +375,7 @@ export function buildProgram(io: Io, setExit: (code: number) => void): Command {
     .action(
       async (
         cloud: string,
-        action: 'rollback' | 'retry' | 'abandon',
+        action: OperatorAction,
         opts: { message: string; author?: string; json?: boolean },
       ) => {
         await withClient(async (client) => {

@@ -3,6 +3,7 @@ import { instanceId, instanceSpecHash, imageVersion, kubernetesSpecHash } from '
 import type { CloudRecord, ServiceSpec } from '../record/schema';
 import { configChanges, type ConfigFileChange } from './configDiff';
 import { classify, diffService, nothingExists } from '../workflows/classify';
+import { migrationsDue } from '../workflows/migrations';
 import { classifyDeployment } from '../workflows/runtimes/kubernetes';
 import type { ServiceAction } from '../workflows/types';
 import { EMPTY_OBSERVATION, type CloudObservation } from './observeCloud';
@@ -28,6 +29,38 @@ export interface PlannedService {
   drift: string[];
   /** Config files the change adds, removes or changes, with a unified diff each. */
   config: ConfigFileChange[];
+  /** Set when the change would run the service's migrations (a new image with `migrations`). */
+  migrations?: PlannedMigrations;
+}
+
+export interface PlannedMigrations {
+  /** "<service>/<database>" */
+  database: string;
+  /** In the order the change runs them, e.g. check, expand, migrate, rolling replace, contract (approval: manual), check. */
+  phases: string[];
+  /**
+   * The revision contracts the schema: once it has, rolling this service back to an earlier
+   * revision is refused (SCHEMA_CONTRACTED) unless the database is restored.
+   */
+  rollbackNeedsRestore: boolean;
+}
+
+/** The phases a change with this action would run for a service's migrations, or undefined. */
+export function plannedMigrations(
+  target: ServiceSpec | null,
+  action: ServiceAction,
+): PlannedMigrations | undefined {
+  const m = migrationsDue(target, action);
+  if (!m) return undefined;
+  const phases = [
+    ...(m.check ? ['check'] : []),
+    ...(m.expand ? ['expand'] : []),
+    ...(m.migrate ? ['migrate'] : []),
+    'rolling replace',
+    ...(m.contract ? [`contract (approval: ${m.contract.approval})`] : []),
+    ...(m.check && m.contract ? ['check'] : []),
+  ];
+  return { database: `${m.database.service}/${m.database.name}`, phases, rollbackNeedsRestore: !!m.contract };
 }
 
 export function computePlan(
@@ -74,14 +107,17 @@ export function computePlan(
     instances.push(
       ...obsolete.map((o) => ({ instance: o.instance, change: 'remove' as const, why: 'not in the record' })),
     );
+    const action = classify(target, before, replacements.length, obsolete.length, nothingExists(observation));
+    const migrations = plannedMigrations(target, action);
     return {
       service: name,
-      action: classify(target, before, replacements.length, obsolete.length, nothingExists(observation)),
+      action,
       fromVersion: before ? imageVersion(before.image) : null,
       toVersion: target ? imageVersion(target.image) : null,
       instances,
       drift: before ? driftOf(before, observation) : [],
       config: files,
+      ...(migrations && { migrations }),
     };
   });
 }
@@ -156,6 +192,7 @@ function kubernetesPlan(
             ],
       drift: kubernetesDriftOf(name, before, running),
       config: configChanges(before, target),
+      ...(plannedMigrations(target, action) && { migrations: plannedMigrations(target, action) }),
     };
   });
 }

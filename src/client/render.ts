@@ -1,6 +1,6 @@
 // Human-readable output of the CLI. Programs use --json instead.
 import { formatIssue, type PatchbayError } from '../lib/errors';
-import type { ChangeResult } from '../workflows/types';
+import type { ChangeResult, MigrationReport } from '../workflows/types';
 import type { AuditEntry } from '../store/auditStore';
 import type { InventoryCloud, ServiceInventory } from '../store/inventoryStore';
 import type { RevisionSummary, StoredRevision } from '../store/revisionStore';
@@ -34,6 +34,14 @@ export function renderPlan(cloud: string, currentRevision: number | null, plan: 
     lines.push(`  ${s.action.padEnd(9)} ${s.service.padEnd(16)} ${versions}`);
     for (const i of s.instances) lines.push(`      ${i.change.padEnd(8)} ${i.instance.padEnd(20)} ${i.why}`);
     for (const d of s.drift) lines.push(`      drift    ${d}`);
+    if (s.migrations) {
+      lines.push(`      migrate  ${s.migrations.database}: ${s.migrations.phases.join(' -> ')}`);
+      lines.push(
+        s.migrations.rollbackNeedsRestore
+          ? `      rollback: the image alone until the contract runs; after it, refused (the database would have to be restored)`
+          : `      rollback puts the image back alone (no contract: the old code runs on the expanded schema)`,
+      );
+    }
     for (const f of s.config ?? []) {
       lines.push(`      config   ${f.path} ${f.change}${f.notes.length ? ` (${f.notes.join(', ')})` : ''}`);
       for (const line of f.diff.split('\n').filter(Boolean)) lines.push(`        ${line}`);
@@ -60,6 +68,7 @@ export function renderChangeResult(cloud: string, result: ChangeResult): string 
     lines.push(
       `  ${s.service.padEnd(16)} ${s.action.padEnd(9)} ${s.status}${versions}${s.reason ? ` (${s.reason})` : ''}`,
     );
+    if (s.migrations) lines.push(`    ${describeMigrations(s.migrations)}`);
   }
   if (result.outcome !== 'applied') lines.push(`the cloud stays on its previous revision.`);
   return lines.join('\n');
@@ -137,6 +146,13 @@ export function renderRevisionHeader(revision: StoredRevision): string {
       lines.push(`#     ${i.instance.padEnd(20)} ${i.phase}${i.detail ? ` (${i.detail})` : ''}`);
     for (const j of s.jobs ?? [])
       lines.push(`#     job ${j.phase}/${j.job}: exit ${j.exitCode} in ${j.durationMs} ms`);
+    if (s.migrations) {
+      lines.push(`#     ${describeMigrations(s.migrations)}`);
+      // The schema's state as check read it, and what each phase said last.
+      for (const p of s.migrations.phases)
+        for (const line of p.output.split('\n').filter(Boolean).slice(-5))
+          lines.push(`#       ${p.stage}: ${line}`);
+    }
   }
   return lines.join('\n');
 }
@@ -212,4 +228,14 @@ export function renderStatus(status: CloudStatus): string {
     for (const d of s.drift) lines.push(`    drift: ${d}`);
   }
   return lines.join('\n');
+}
+
+/** "migrations db/keystone: check-before exit 0 (0.4 s), expand exit 0 (2.1 s), contract done at …". */
+export function describeMigrations(m: MigrationReport): string {
+  const phases = m.phases.map((p) => `${p.stage} exit ${p.exitCode} (${(p.durationMs / 1000).toFixed(1)} s)`);
+  const contract =
+    m.contract === 'done'
+      ? `contract done${m.contractedAt ? ` at ${m.contractedAt}` : ''}`
+      : `contract ${m.contract}`;
+  return `migrations ${m.database.service}/${m.database.name}: ${[...phases, contract].join(', ')}`;
 }

@@ -37,6 +37,11 @@ export const FAILURES = {
     exitCode: 2,
     retryable: false,
   },
+  SCHEMA_CONTRACTED: {
+    meaning: 'a rollback across a revision that contracted the database schema the old code needs',
+    exitCode: 2,
+    retryable: false,
+  },
   CAMPAIGN_REFUSED: {
     meaning: 'a campaign name already used, or a control message that does not apply now (finished)',
     exitCode: 2,

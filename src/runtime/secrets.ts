@@ -34,3 +34,22 @@ export function resolveSecretRef(ref: string, key: string): string {
 export function resolveSecretEnv(secretEnv: Record<string, string>): Record<string, string> {
   return Object.fromEntries(Object.entries(secretEnv).map(([key, ref]) => [key, resolveSecretRef(ref, key)]));
 }
+
+/**
+ * A job's output with the values of its secrets replaced by "***": migration phases keep their
+ * output in the revision (and the workflow history), where no secret may go. A reference that does
+ * not resolve masks nothing; values under 4 characters are left, masking them would only mangle text.
+ */
+export function maskSecrets(text: string, secretEnv: Record<string, string>): string {
+  let masked = text;
+  for (const [key, ref] of Object.entries(secretEnv)) {
+    let value: string;
+    try {
+      value = resolveSecretRef(ref, key);
+    } catch {
+      continue;
+    }
+    if (value.length >= 4) masked = masked.split(value).join('***');
+  }
+  return masked;
+}

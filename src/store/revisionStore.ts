@@ -296,7 +296,8 @@ export class RevisionStore {
     service: string,
     options: { current: number; currentSpec: ServiceSpec; toRevision?: number },
   ): Promise<
-    { number: number; spec: ServiceSpec } | { error: 'NOT_FOUND' | 'INVALID_INPUT'; message: string }
+    | { number: number; spec: ServiceSpec }
+    | { error: 'NOT_FOUND' | 'INVALID_INPUT' | 'SCHEMA_CONTRACTED'; message: string }
   > {
     let number: number;
     if (options.toRevision !== undefined) {
@@ -327,6 +328,23 @@ export class RevisionStore {
         };
       number = rows[0].number;
     }
+    // Old code does not run on a contracted schema: a revision after the source that contracted this
+    // service's database makes the rollback unsafe, whatever images it would put back.
+    const contracted = await this.db.query<{ number: number; at: string | null; db: string | null }>(
+      `SELECT r.number, s->'migrations'->>'contractedAt' AS at,
+              (s->'migrations'->'database'->>'service') || '/' || (s->'migrations'->'database'->>'name') AS db
+         FROM revisions r, jsonb_array_elements(COALESCE(r.services, '[]'::jsonb)) s
+        WHERE r.cloud = $1 AND r.number > $2 AND r.number <= $3 AND r.outcome = 'applied'
+          AND s->>'service' = $4 AND s->'migrations'->>'contract' IN ('done', 'failed')
+        ORDER BY r.number DESC LIMIT 1`,
+      [cloud, number, options.current, service],
+    );
+    const blocker = contracted[0];
+    if (blocker)
+      return {
+        error: 'SCHEMA_CONTRACTED',
+        message: `cannot roll ${service} back to revision ${number}: revision ${blocker.number} contracted database ${blocker.db ?? '?'}${blocker.at ? ` at ${blocker.at}` : ''}, and the code of revision ${number} does not run on the contracted schema. Rolling back across a contract needs the database restored from the snapshot taken before that revision's expand`,
+      };
     const specs = await this.db.query<{ spec: ServiceSpec | null }>(
       `SELECT (SELECT s FROM jsonb_array_elements(record->'spec'->'services') s WHERE s->>'name' = $3) AS spec
          FROM revisions WHERE cloud = $1 AND number = $2`,

@@ -15,6 +15,7 @@ import type { CloudRecord, ServiceSpec } from '../record/schema';
 import { RECORD_SCHEMA_REVISION } from '../record/schemaRevision';
 import { recordSchema } from './schemas';
 import { serviceRevertWorkflow } from './serviceRevert';
+import { serviceContractWorkflow } from './serviceContract';
 import { serviceRolloutWorkflow } from './serviceRollout';
 import { commit } from './saga';
 import { recordingLocal } from './activityProxies';
@@ -22,12 +23,12 @@ import { revisionRuntime, runtimeTarget } from './runtimes';
 import { balancerActivities, lbTargetOf } from './traffic';
 import type { LbTarget } from '../activities/types';
 import { changeFinishedSignal, changeProgressQuery } from './messages';
-import { cloudWorkflowId, revertWorkflowId, serviceWorkflowId } from './ids';
+import { cloudWorkflowId, contractWorkflowId, revertWorkflowId, serviceWorkflowId } from './ids';
 import { OUTCOME_ATTRIBUTE_PATCH, RECORD_STORE_PATCH } from './patches';
 import { markOutcome } from './outcomeAttribute';
 import { CHANGES, SERVICE_CHANGES, count } from './metrics';
 import { CLOUD } from './searchAttributes';
-import type { ChangeInput, ChangeProgress, ChangeResult, ServiceResult } from './types';
+import type { ChangeInput, ChangeProgress, ChangeResult, MigrationReport, ServiceResult } from './types';
 import { failureMessage, unreachableHostOf } from './failures';
 
 const OK = new Set(['succeeded', 'unchanged']);
@@ -210,11 +211,61 @@ async function carryOut(raw: ChangeInput): Promise<ChangeResult> {
     if (failed) break;
   }
 
+  /**
+   * Contracts, in dependency order, the databases of the services whose migrations ran: only now,
+   * with every service of the revision serving its new code, so no revert lands on a contracted
+   * schema. Returns the service whose contract an operator declined with a rollback, if one did.
+   */
+  const contractAll = async (): Promise<{ declined?: ServiceResult; notes: string[] }> => {
+    const notes: string[] = [];
+    for (const r of results.filter((x) => x.migrations?.contract === 'pending')) {
+      progress.phase = 'contracting';
+      const workflowId = contractWorkflowId(cloud, revision, r.service);
+      const entry = progress.services.find((s) => s.service === r.service);
+      if (entry) Object.assign(entry, { workflowId, status: 'running' });
+      const out = await executeChild(serviceContractWorkflow, {
+        workflowId,
+        args: [
+          {
+            cloud,
+            revision,
+            service: r.service,
+            target: toServices.find((s) => s.name === r.service) as ServiceSpec,
+            action: r.action,
+            recordSchema: RECORD_SCHEMA_REVISION,
+            ...where,
+          },
+        ],
+      });
+      const before = r.migrations as MigrationReport;
+      r.migrations = {
+        ...before,
+        phases: [...before.phases, ...out.phases],
+        contract: out.outcome === 'declined' ? 'not-run' : out.outcome,
+        ...(out.contractedAt !== undefined && { contractedAt: out.contractedAt }),
+      };
+      if (entry) entry.status = 'succeeded';
+      if (out.outcome === 'declined')
+        return { declined: { ...r, status: 'rolled-back', reason: out.reason }, notes };
+      if (out.reason) notes.push(`${r.service}: ${out.reason}`);
+    }
+    return { notes };
+  };
+
   if (!failed) {
-    progress.phase = 'committing';
-    await commit(results.flatMap((r) => r.steps));
-    progress.phase = 'done';
-    return { revision, outcome: 'applied', services: results.map((r) => ({ ...r, steps: [] })) };
+    const contracted = await contractAll();
+    failed = contracted.declined;
+    if (!failed) {
+      progress.phase = 'committing';
+      await commit(results.flatMap((r) => r.steps));
+      progress.phase = 'done';
+      return {
+        revision,
+        outcome: 'applied',
+        ...(contracted.notes.length > 0 && { reason: contracted.notes.join('; ') }),
+        services: results.map((r) => ({ ...r, steps: [] })),
+      };
+    }
   }
 
   // Put back, newest first, the services this revision already changed.
@@ -239,5 +290,8 @@ async function carryOut(raw: ChangeInput): Promise<ChangeResult> {
   progress.phase = 'done';
   const reason = `${failed.service}: ${failed.reason ?? failed.status}${revertIncomplete ? `; revert incomplete: ${revertIncomplete}` : ''}`;
   const outcome = failed.status === 'rolled-back' && !revertIncomplete ? 'rolled-back' : 'failed';
+  // A revision that did not apply never reaches its contracts.
+  for (const r of results)
+    if (r.migrations?.contract === 'pending') r.migrations = { ...r.migrations, contract: 'not-run' };
   return { revision, outcome, reason, services: results.map((r) => ({ ...r, steps: [] })) };
 }

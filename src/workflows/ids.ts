@@ -5,3 +5,5 @@ export const serviceWorkflowId = (cloud: string, revision: number, service: stri
   `cloud:${cloud}:r${revision}:${service}`;
 export const revertWorkflowId = (cloud: string, revision: number, service: string): string =>
   `cloud:${cloud}:r${revision}:${service}:revert`;
+export const contractWorkflowId = (cloud: string, revision: number, service: string): string =>
+  `cloud:${cloud}:r${revision}:${service}:contract`;

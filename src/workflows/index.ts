@@ -3,6 +3,7 @@ export { cloudWorkflow } from './cloud';
 export { changeWorkflow } from './change';
 export { serviceRolloutWorkflow } from './serviceRollout';
 export { serviceRevertWorkflow } from './serviceRevert';
+export { serviceContractWorkflow } from './serviceContract';
 export { campaignWorkflow } from './campaign';
 export { campaignCloudWorkflow } from './campaignCloud';
 export { observeHostsWorkflow } from './runtimes/observeHosts';

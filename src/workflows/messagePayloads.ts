@@ -28,7 +28,8 @@ export type RollbackRequest = z.output<typeof RollbackPayload>;
 
 export const ResolvePayload = z
   .object({
-    action: z.enum(['rollback', 'retry', 'abandon']),
+    /** approve: a contract held for approval (`contract.approval: manual`) runs. */
+    action: z.enum(['rollback', 'retry', 'abandon', 'approve']),
     author: z.string().min(1).max(200),
     note: z.string().max(2_000).default(''),
   })

@@ -19,9 +19,9 @@ export interface OperatorGate {
   ): Promise<OperatorAction>;
 }
 
-/** cloud:<name>:r<N>:<service>[:revert] -> name, N, service. */
+/** cloud:<name>:r<N>:<service>[:revert|:contract] -> name, N, service. */
 function parseWorkflowId(workflowId: string): { cloud: string; revision?: number; service?: string } {
-  const m = /^cloud:(.+):r(\d+):([^:]+)(?::revert)?$/.exec(workflowId);
+  const m = /^cloud:(.+):r(\d+):([^:]+)(?::revert|:contract)?$/.exec(workflowId);
   return m ? { cloud: m[1]!, revision: Number(m[2]), service: m[3]! } : { cloud: workflowId };
 }
 

@@ -24,6 +24,7 @@ import { installOperatorGate } from './operatorGate';
 import { serviceRuntime, type CompensationStep, type RolloutUnit } from './runtimes';
 import { unwind } from './saga';
 import { recordSchema } from './schemas';
+import { migrationsDue, newMigrationReport, runMigrationPhase } from './migrations';
 import { balancerActivities, lbTargetOf } from './traffic';
 import type { InstancePhase, ServiceProgress, ServiceResult, ServiceRolloutInput } from './types';
 
@@ -91,6 +92,9 @@ async function rollout(raw: ServiceRolloutInput, outOfService: OutOfServiceGauge
   const plan = await runtime.observe();
   const { action } = plan;
   progress.action = action;
+  // Made before the first phase, so a failure in any of them is in the result too.
+  const migrating = migrationsDue(target, action);
+  const migrationReport = migrating && newMigrationReport(migrating);
 
   const result = (
     status: ServiceResult['status'],
@@ -106,8 +110,29 @@ async function rollout(raw: ServiceRolloutInput, outOfService: OutOfServiceGauge
     reason,
     steps,
     jobs,
+    // A revision that did not succeed never reaches its contract.
+    ...(migrationReport && {
+      migrations:
+        status === 'succeeded' || migrationReport.contract !== 'pending'
+          ? migrationReport
+          : { ...migrationReport, contract: 'not-run' as const },
+    }),
   });
   if (action === 'unchanged') return result('unchanged', []);
+
+  /** Check, expand and migrate, in that order, before any instance: old code runs on the expanded schema. */
+  const migrateBefore = async (spec: ServiceSpec): Promise<void> => {
+    if (!migrating || !migrationReport) return;
+    for (const stage of ['check-before', 'expand', 'migrate'] as const) {
+      const step = migrating[stage === 'check-before' ? 'check' : stage];
+      if (!step) continue;
+      const label = `migrations ${stage}`;
+      report(label, 'starting', `${migrating.database.service}/${migrating.database.name}`);
+      const done = await runMigrationPhase(runtime, spec, stage, step);
+      migrationReport.phases.push(done);
+      report(label, 'done', `exit ${done.exitCode} after ${done.durationMs} ms`);
+    }
+  };
 
   /** Runs the service's before/after jobs that apply to this kind of change, one at a time. */
   const runJobs = async (phase: 'before' | 'after', spec: ServiceSpec): Promise<void> => {
@@ -122,6 +147,7 @@ async function rollout(raw: ServiceRolloutInput, outOfService: OutOfServiceGauge
   };
   if (target) {
     try {
+      await migrateBefore(target);
       await runJobs('before', target);
     } catch (error) {
       // Nothing has been touched yet: the change stops here.

@@ -108,6 +108,34 @@ export interface ServiceResult {
   steps: CompensationStep[];
   /** The one-off jobs that ran (db_sync…): they are not compensated, so the revision says which ran. */
   jobs?: JobResult[];
+  /** Set when the service's migrations ran in this revision (a new image with `migrations`). */
+  migrations?: MigrationReport;
+}
+
+/** A migration phase as the revision records it; check runs twice, before expand and after contract. */
+export type MigrationStage = 'check-before' | 'expand' | 'migrate' | 'contract' | 'check-after';
+
+export interface MigrationPhaseRecord {
+  stage: MigrationStage;
+  startedAt: string;
+  durationMs: number;
+  exitCode: number;
+  /** The job's last output lines, its secrets masked; for check, the schema's state. */
+  output: string;
+}
+
+/**
+ * Where a service's schema stands after a revision. `contract`: pending (declared, the revision has
+ * not reached it yet), done, skipped (an operator chose to keep the expanded schema), failed (an
+ * operator abandoned a failed contract: the schema may be half contracted), not-run (the revision
+ * did not succeed), none (not declared).
+ */
+export interface MigrationReport {
+  database: { service: string; name: string };
+  phases: MigrationPhaseRecord[];
+  contract: 'pending' | 'done' | 'skipped' | 'failed' | 'not-run' | 'none';
+  /** When contract finished: from then on older revisions need the database restored to run again. */
+  contractedAt?: string;
 }
 
 /** One service's rollout: what it was and becomes, and where it runs (the runtime's part of the record). */
@@ -153,7 +181,7 @@ export interface ChangeResult {
 
 export interface ChangeProgress {
   revision: number;
-  phase: 'running' | 'reverting' | 'committing' | 'done';
+  phase: 'running' | 'contracting' | 'reverting' | 'committing' | 'done';
   services: Array<{ service: string; workflowId: string; status: 'pending' | 'running' | ServiceStatus }>;
 }
 
@@ -166,12 +194,33 @@ export interface ServiceProgress {
 }
 
 export interface OperatorBlock {
-  kind: 'rollout-failed' | 'compensation-failed';
+  kind: 'rollout-failed' | 'compensation-failed' | 'contract-approval' | 'contract-failed';
   reason: string;
   allowed: OperatorAction[];
   since: string;
 }
 
-export type OperatorAction = 'rollback' | 'retry' | 'abandon';
+export type OperatorAction = 'rollback' | 'retry' | 'abandon' | 'approve';
+
+/** A revision's contract of one service's database, run once every service of it succeeded. */
+export interface ServiceContractInput extends RuntimeTarget {
+  cloud: string;
+  revision: number;
+  service: string;
+  /** The service's spec in the revision (its migrations and image). */
+  target: ServiceSpec;
+  /** What the revision did to the service: only a patch has a previous release to hold a contract for. */
+  action: ServiceAction;
+  /** RECORD_SCHEMA_REVISION the spec was normalised with. */
+  recordSchema?: number;
+}
+
+export interface ServiceContractResult {
+  /** done; skipped or declined (approval refused: keep the schema expanded, or roll the revision back); failed (abandoned). */
+  outcome: 'done' | 'skipped' | 'declined' | 'failed';
+  phases: MigrationPhaseRecord[];
+  reason?: string;
+  contractedAt?: string;
+}
 
 export type JobResultList = JobResult[];

@@ -1,6 +1,7 @@
 // Unit tests of the plan (and of classify, which the workflow uses to decide the same thing).
 import type { ServiceObservation } from '../../src/activities/types';
 import { computePlan } from '../../src/client/plan';
+import { renderPlan } from '../../src/client/render';
 import type { KubernetesObservation } from '../../src/client/observeDeployments';
 import { imageVersion, instanceSpecHash, kubernetesSpecHash } from '../../src/record/identity';
 import { CloudRecordSchema, type CloudRecord } from '../../src/record/schema';
@@ -104,6 +105,43 @@ test('scale down and removed services', () => {
   const plan = computePlan(smaller, v1, running(v1));
   expect(plan.map((s) => `${s.service}:${s.action}`)).toEqual(['api:update', 'db:remove']);
   expect(plan[0]?.instances).toEqual([{ instance: 'h1-3', change: 'remove', why: 'not in the record' }]);
+});
+
+test('migrations: a new image shows the phases in order and whether a rollback would need the database restored', () => {
+  const withMigrations = (image: string, contract: boolean): CloudRecord => {
+    const r = record({ db: { image: 'x/db:1', ports: [1] }, api: { image, ports: [2, 3] } });
+    const api = r.spec.services[1]!;
+    api.dependsOn = ['db'];
+    const job = (phase: string) => ({ command: ['manage', phase], env: {}, secretEnv: {}, timeout: 60_000 });
+    api.migrations = {
+      database: { service: 'db', name: 'api' },
+      check: job('check'),
+      expand: job('expand'),
+      ...(contract ? { contract: { ...job('contract'), approval: 'manual' as const } } : {}),
+    };
+    return r;
+  };
+  const current = withMigrations('x/api:1', true);
+  const patch = computePlan(withMigrations('x/api:2', true), current, running(current))[1];
+  expect(patch?.migrations).toEqual({
+    database: 'db/api',
+    phases: ['check', 'expand', 'rolling replace', 'contract (approval: manual)', 'check'],
+    rollbackNeedsRestore: true,
+  });
+  expect(renderPlan('lab', 1, [patch!])).toContain(
+    'migrate  db/api: check -> expand -> rolling replace -> contract (approval: manual) -> check',
+  );
+  // Without a contract the old code keeps running on the expanded schema: the image alone goes back.
+  const expandOnly = computePlan(withMigrations('x/api:2', false), current, running(current))[1];
+  expect(expandOnly?.migrations).toMatchObject({
+    phases: ['check', 'expand', 'rolling replace'],
+    rollbackNeedsRestore: false,
+  });
+  // Settings alone run no migration.
+  const settings = withMigrations('x/api:1', true);
+  settings.spec.services[1]!.env = { LOG: 'debug' };
+  expect(computePlan(settings, current, running(current))[1]).toMatchObject({ action: 'update' });
+  expect(computePlan(settings, current, running(current))[1]?.migrations).toBeUndefined();
 });
 
 describe('a Kubernetes cloud: one Deployment per service, decided from what runs there', () => {

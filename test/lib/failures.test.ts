@@ -45,7 +45,14 @@ describe('the catalogue', () => {
   test('refusals exit 2, failures exit 1', () => {
     const refused = FAILURE_TYPES.filter((t) => FAILURES[t].exitCode === 2);
     expect(refused.sort()).toEqual(
-      ['CAMPAIGN_REFUSED', 'CLOUD_BUSY', 'INVALID_INPUT', 'INVALID_RECORD', 'NOT_FOUND'].sort(),
+      [
+        'CAMPAIGN_REFUSED',
+        'CLOUD_BUSY',
+        'INVALID_INPUT',
+        'INVALID_RECORD',
+        'NOT_FOUND',
+        'SCHEMA_CONTRACTED',
+      ].sort(),
     );
   });
 
@@ -145,7 +152,7 @@ describe('the zod-issue formatter', () => {
     expect(f.type).toBe('INVALID_INPUT');
     expect(f.nonRetryable).toBe(true);
     expect(f.message).toBe(
-      'invalid resolve payload: action: Invalid option: expected one of "rollback"|"retry"|"abandon" (got "reboot"); ' +
+      'invalid resolve payload: action: Invalid option: expected one of "rollback"|"retry"|"abandon"|"approve" (got "reboot"); ' +
         'nots: unknown field "nots"; allowed here: action, author, note (got "typo")',
     );
     const { issues } = f.details?.[0] as { issues: unknown[] };
@@ -153,7 +160,7 @@ describe('the zod-issue formatter', () => {
       {
         path: 'action',
         value: 'reboot',
-        message: 'Invalid option: expected one of "rollback"|"retry"|"abandon"',
+        message: 'Invalid option: expected one of "rollback"|"retry"|"abandon"|"approve"',
       },
       { path: 'nots', value: 'typo', message: 'unknown field "nots"; allowed here: action, author, note' },
     ]);
@@ -172,7 +179,7 @@ describe('the zod-issue formatter', () => {
     if (parsed.success) throw new Error('expected a zod error');
     const issues = zodIssues(parsed.error, bad, ResolvePayload);
     expect(formatIssues(issues)).toBe(
-      'action: Invalid option: expected one of "rollback"|"retry"|"abandon" (got "reboot"); ' +
+      'action: Invalid option: expected one of "rollback"|"retry"|"abandon"|"approve" (got "reboot"); ' +
         'nots: unknown field "nots"; allowed here: action, author, note (got "typo")',
     );
     expect(formatIssues([{ file: 'lab.yaml', line: 3, column: 5, path: 'spec', message: 'wrong' }])).toBe(

@@ -16,6 +16,8 @@ export interface FastService {
   maxUnavailable?: number;
   onFailure?: 'rollback' | 'pause';
   env?: Record<string, string>;
+  /** The service's migrations, as a record would give them. */
+  migrations?: NonNullable<CloudRecordInput['spec']['services'][number]['migrations']>;
 }
 
 export function fastRecordInput(cloud: string, services: Record<string, FastService>): CloudRecordInput {
@@ -40,6 +42,7 @@ export function fastRecordInput(cloud: string, services: Record<string, FastServ
           onFailure: s.onFailure ?? 'rollback',
         },
         stopGracePeriod: '10s',
+        ...(s.migrations && { migrations: s.migrations }),
       })),
     },
   };

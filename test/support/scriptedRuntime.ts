@@ -215,15 +215,20 @@ export function createScriptedRuntime() {
     async commitInstance(input: CommitInput) {
       return step('commitInstance', refTarget(input), () => fakes.commitInstance(input));
     },
+    // Journalled with the job's name as the instance: faults and calls() pick a job by it.
     async runJob(input: JobInput): Promise<JobResult> {
       return step(
         'runJob',
-        { cloud: input.cloud, service: input.service, revision: input.revision },
+        { cloud: input.cloud, service: input.service, revision: input.revision, instance: input.job.name },
         async () => ({
           job: input.job.name,
           phase: input.phase,
           exitCode: 0,
           durationMs: 0,
+          ...(input.capture && {
+            startedAt: new Date(Context.current().info.currentAttemptScheduledTimestampMs).toISOString(),
+            output: `${input.job.name} r${input.revision}: ok`,
+          }),
         }),
       );
     },

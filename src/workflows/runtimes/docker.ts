@@ -7,7 +7,7 @@ import type { DockerHostSpec, InstanceSpec, ServiceSpec } from '../../record/sch
 import { onHostQueue, type HostActivities } from '../activityProxies';
 import { classify, diffService, nothingExists } from '../classify';
 import type { ServiceRolloutInput } from '../types';
-import { agentTooOld } from '../../agent/version';
+import { MIGRATIONS_AGENT_PROTOCOL, agentTooOld } from '../../agent/version';
 import { failure } from '../../lib/failures';
 import type { CompensationStep, InstanceCompensation } from './steps';
 import type {
@@ -64,7 +64,8 @@ export function dockerRevision(cloud: string, hosts: DockerHostSpec[]): Revision
         g.hosts[0]?.reach === 'agent'
           ? [
               g.queue.quick.agentHello().then((hello) => {
-                const old = agentTooOld(hello);
+                const migrating = services.some((s) => s.migrations);
+                const old = migrating ? agentTooOld(hello, MIGRATIONS_AGENT_PROTOCOL) : agentTooOld(hello);
                 if (old) throw failure('PREFLIGHT_FAILED', `preflight failed, nothing was touched: ${old}`);
               }),
             ]
@@ -190,7 +191,7 @@ export function dockerService(input: ServiceRolloutInput): ServiceRuntime {
         .stopping(grace)
         .retireInstance({ ref: refOf(before), revision, stopTimeoutMs: grace });
     },
-    async runJob(phase, job, spec) {
+    async runJob(phase, job, spec, capture) {
       const host = hostByName.get(job.host ?? (spec.instances[0] as InstanceSpec).host) as DockerHostSpec;
       return (
         hostActivities(cloud, host)
@@ -206,6 +207,7 @@ export function dockerService(input: ServiceRolloutInput): ServiceRuntime {
             host,
             volumes: spec.volumes,
             ...(Object.keys(spec.config ?? {}).length > 0 ? { config: spec.config } : {}),
+            ...(capture ? { capture } : {}),
           })
       );
     },

@@ -87,7 +87,7 @@ export function kubernetesService(
     async remove() {
       await quick.k8sRemove(t);
     },
-    runJob: (phase, job, spec) =>
+    runJob: (phase, job, spec, capture) =>
       watching(job.timeout).k8sRunJob({
         ...t,
         revision,
@@ -96,6 +96,7 @@ export function kubernetesService(
         image: spec.image,
         // Only a service with config files sends them: inputs of older changes stay as they were.
         ...(Object.keys(spec.config ?? {}).length > 0 ? { config: spec.config, port: spec.port } : {}),
+        ...(capture ? { capture } : {}),
       }),
   };
 }

@@ -2,7 +2,7 @@
 // needs from a runtime, one implementation per runtime (docker.ts, kubernetes.ts), picked in one
 // place (index.ts). The rollout (../serviceRollout.ts), the revert (../saga.ts) and the change
 // (../change.ts) drive any runtime through these interfaces and never name one.
-import type { JobResult, LbTarget } from '../../activities/types';
+import type { JobCapture, JobPhase, JobResult, LbTarget } from '../../activities/types';
 import type { InstanceSpec, JobSpec, ServiceSpec } from '../../record/schema';
 import type { InstancePhase, ServiceAction } from '../types';
 import type { CompensationStep } from './steps';
@@ -59,8 +59,8 @@ export interface ServiceRuntime {
   bake?(unit: RolloutUnit, target: ServiceSpec, started: StartedUnit): Promise<void>;
   /** Removes a unit that is no longer in the record (kept until commit where the runtime can). */
   remove(unit: RolloutUnit): Promise<void>;
-  /** Runs one of the service's before/after jobs to completion. */
-  runJob(phase: 'before' | 'after', job: JobSpec, spec: ServiceSpec): Promise<JobResult>;
+  /** Runs one of the service's one-off jobs (before/after, or a migration phase) to completion. */
+  runJob(phase: JobPhase, job: JobSpec, spec: ServiceSpec, capture?: JobCapture): Promise<JobResult>;
 }
 
 /** Puts back and commits what a rollout recorded on its compensation stack. */

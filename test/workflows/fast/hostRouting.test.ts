@@ -8,6 +8,7 @@ import { HOST_PICKUP_TIMEOUT, explainPickup } from '../../../src/workflows/activ
 import {
   AGENT_PROTOCOL,
   AGENT_VERSION,
+  MIGRATIONS_AGENT_PROTOCOL,
   REQUIRED_AGENT_PROTOCOL,
   type AgentHello,
 } from '../../../src/agent/version';
@@ -89,6 +90,45 @@ test('an agent too old for the workflows is refused at preflight, naming both ve
     );
     expect(fast.runtime.calls(cloud, 'startInstance')).toEqual([]);
     expect(agent.runtime.calls(cloud, 'startInstance')).toEqual([]);
+  } finally {
+    await agent.stop();
+  }
+});
+
+test('a revision with schema migrations needs agent protocol 2: a protocol-1 agent serves plain changes only', async () => {
+  const cloud = cloudName('old-agent-migrations');
+  const agent = await startAgent(cloud, 1);
+  try {
+    const v1 = twoHosts(cloud, 'x/api:v1');
+    expect((await change(cloud, 1, null, v1)).outcome).toBe('applied');
+    const v2 = twoHosts(cloud, 'x/api:v2');
+    // The database is another service's: a db on ctl1 that api depends on.
+    const withDb = CloudRecordSchema.parse({
+      ...v2,
+      spec: {
+        ...v2.spec,
+        services: [
+          {
+            ...v2.spec.services[0]!,
+            dependsOn: ['db'],
+            migrations: { database: { service: 'db', name: 'api' }, expand: { command: ['expand'] } },
+          },
+          {
+            ...v2.spec.services[0]!,
+            name: 'db',
+            image: 'x/db:v1',
+            instances: [{ host: 'ctl1', port: 8101 }],
+          },
+        ],
+      },
+    });
+    const result = await change(cloud, 2, v1, withDb);
+    expect(result.outcome).toBe('failed');
+    expect(result.reason).toContain(
+      `host ctl2: its agent runs Patchbay ${AGENT_VERSION} (agent protocol 1); this change needs agent protocol ${MIGRATIONS_AGENT_PROTOCOL}`,
+    );
+    expect(fast.runtime.calls(cloud, 'runJob')).toEqual([]);
+    expect(agent.runtime.calls(cloud, 'startInstance').filter((e) => e.revision === 2)).toEqual([]);
   } finally {
     await agent.stop();
   }

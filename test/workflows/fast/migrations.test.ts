@@ -1,0 +1,274 @@
+// Fast tests of schema migrations in a revision (src/workflows/migrations.ts, serviceRollout.ts,
+// serviceContract.ts, change.ts): check, expand and migrate before the first instance, contract only
+// once every service of the revision succeeded, a manual contract held for an operator, a failed
+// contract waiting for one, and nothing contracted when the revision is rolled back.
+import type { CloudRecord } from '../../../src/record/schema';
+import { changeWorkflow } from '../../../src/workflows';
+import { changeWorkflowId, contractWorkflowId } from '../../../src/workflows/ids';
+import { changeProgressQuery, resolveUpdate, serviceProgressQuery } from '../../../src/workflows/messages';
+import type { ChangeResult, OperatorAction } from '../../../src/workflows/types';
+import { fastRecord, type FastService } from '../../support/fastRecords';
+import { cloudName, eventually, startFastEnv, type FastEnv } from '../../support/timeSkipping';
+
+jest.setTimeout(60_000);
+
+let fast: FastEnv;
+beforeAll(async () => {
+  fast = await startFastEnv();
+}, 120_000);
+afterAll(() => fast?.shutdown(), 30_000);
+
+const step = (name: string) => ({ command: ['migrate', name], image: 'x/db:v1' });
+const MIGRATIONS = {
+  database: { service: 'db', name: 'api' },
+  check: step('check'),
+  expand: step('expand'),
+  migrate: step('migrate'),
+  contract: step('contract'),
+};
+
+/** db <- api (migrates db/api) <- web. */
+function record(
+  cloud: string,
+  images: { api: string; web: string },
+  migrations: FastService['migrations'] = MIGRATIONS,
+  apiEnv: Record<string, string> = {},
+): CloudRecord {
+  return fastRecord(cloud, {
+    db: { image: 'x/db:v1', ports: [8001] },
+    api: { image: images.api, ports: [8101, 8102], dependsOn: ['db'], migrations, env: apiEnv },
+    web: { image: images.web, ports: [8201], dependsOn: ['api'] },
+  });
+}
+
+function startChange(cloud: string, revision: number, from: CloudRecord | null, to: CloudRecord) {
+  return fast.client.workflow.start(changeWorkflow, {
+    taskQueue: fast.taskQueue,
+    workflowId: changeWorkflowId(cloud, revision),
+    args: [{ cloud, revision, previousRevision: revision > 1 ? revision - 1 : null, from, to }],
+  });
+}
+
+async function change(cloud: string, revision: number, from: CloudRecord | null, to: CloudRecord) {
+  return (await startChange(cloud, revision, from, to)).result();
+}
+
+/** What revision N did, in order: "job <name>" for jobs, "start <service>" for instances, "commit". */
+function timeline(cloud: string, revision: number): string[] {
+  return fast.runtime
+    .calls(cloud)
+    .filter((e) => e.revision === revision || (e.op === 'commitInstance' && e.outcome === 'ok'))
+    .flatMap((e) => {
+      if (e.op === 'runJob' && e.outcome === 'ok') return [`job ${e.instance}`];
+      if (e.op === 'startInstance' && e.outcome === 'ok') return [`start ${e.service}`];
+      return [];
+    })
+    .filter((line, i, all) => line !== all[i - 1]); // one line per run of a service's starts
+}
+
+const jobsRun = (cloud: string, revision: number) =>
+  fast.runtime
+    .calls(cloud, 'runJob')
+    .filter((e) => e.revision === revision && e.outcome === 'ok')
+    .map((e) => e.instance);
+
+async function onV1(prefix: string, migrations: FastService['migrations'] = MIGRATIONS) {
+  const cloud = cloudName(prefix);
+  const r1 = record(cloud, { api: 'x/api:v1', web: 'x/web:v1' }, migrations);
+  expect((await change(cloud, 1, null, r1)).outcome).toBe('applied');
+  return { cloud, r1 };
+}
+
+/** The contract workflow's gate, once it waits (advancing the test server's clock while it does not). */
+async function contractGate(cloud: string, revision: number) {
+  const handle = fast.client.workflow.getHandle(contractWorkflowId(cloud, revision, 'api'));
+  return eventually('the contract gate', async () => {
+    const progress = await handle.query(serviceProgressQuery).catch(() => null);
+    if (!progress?.blocked) await fast.env.sleep(500);
+    return progress?.blocked;
+  });
+}
+
+async function decide(cloud: string, revision: number, action: OperatorAction) {
+  await fast.client.workflow
+    .getHandle(contractWorkflowId(cloud, revision, 'api'))
+    .executeUpdate(resolveUpdate, { args: [{ action, author: 'jest', note: `test ${action}` }] });
+}
+
+const api = (result: ChangeResult) => result.services.find((s) => s.service === 'api')!;
+
+describe('schema migrations (time-skipping, in-memory runtime)', () => {
+  test('a new image: check, expand, migrate before its first instance; contract after every service of the revision, before the commit', async () => {
+    const { cloud, r1 } = await onV1('order');
+    const result = await change(cloud, 2, r1, record(cloud, { api: 'x/api:v2', web: 'x/web:v2' }));
+    expect(result.outcome).toBe('applied');
+    expect(timeline(cloud, 2)).toEqual([
+      'job migrate-check-before',
+      'job migrate-expand',
+      'job migrate-migrate',
+      'start api',
+      'start web',
+      'job migrate-contract',
+      'job migrate-check-after',
+    ]);
+    // The commit (old containers removed) comes after the contract: until then a revert can use them.
+    const calls = fast.runtime.calls(cloud);
+    const contractAt = calls.findIndex((e) => e.instance === 'migrate-contract' && e.revision === 2);
+    const commits = calls.flatMap((e, i) => (e.op === 'commitInstance' && i > contractAt ? [i] : []));
+    expect(commits).toHaveLength(3);
+    const m = api(result).migrations!;
+    expect(m.phases.map((p) => [p.stage, p.exitCode, p.output])).toEqual([
+      ['check-before', 0, 'migrate-check-before r2: ok'],
+      ['expand', 0, 'migrate-expand r2: ok'],
+      ['migrate', 0, 'migrate-migrate r2: ok'],
+      ['contract', 0, 'migrate-contract r2: ok'],
+      ['check-after', 0, 'migrate-check-after r2: ok'],
+    ]);
+    expect(m).toMatchObject({ database: { service: 'db', name: 'api' }, contract: 'done' });
+    expect(Date.parse(m.contractedAt!)).toBeGreaterThan(0);
+    // The services without migrations report none.
+    expect(result.services.filter((s) => s.migrations).map((s) => s.service)).toEqual(['api']);
+  });
+
+  test('only a new image migrates: a settings change runs no phase; a new service runs them all', async () => {
+    const { cloud, r1 } = await onV1('settings');
+    expect(jobsRun(cloud, 1)).toEqual([
+      'migrate-check-before',
+      'migrate-expand',
+      'migrate-migrate',
+      'migrate-contract',
+      'migrate-check-after',
+    ]);
+    const result = await change(
+      cloud,
+      2,
+      r1,
+      record(cloud, { api: 'x/api:v1', web: 'x/web:v1' }, MIGRATIONS, { LOG: 'debug' }),
+    );
+    expect(result.outcome).toBe('applied');
+    expect(api(result).action).toBe('update');
+    expect(api(result).migrations).toBeUndefined();
+    expect(jobsRun(cloud, 2)).toEqual([]);
+  });
+
+  test('a later service fails: the revision rolls back on the expanded schema and never contracts', async () => {
+    const { cloud, r1 } = await onV1('later-fails');
+    // Once: the restored web passes its gate again.
+    const clear = fast.runtime.fail({
+      op: 'waitHealthy',
+      cloud,
+      service: 'web',
+      type: 'HEALTH_GATE_FAILED',
+      times: 1,
+    });
+    try {
+      const result = await change(cloud, 2, r1, record(cloud, { api: 'x/api:v2', web: 'x/web:v2' }));
+      expect(result.outcome).toBe('rolled-back');
+      expect(api(result)).toMatchObject({ status: 'reverted' });
+      expect(api(result).migrations).toMatchObject({ contract: 'not-run' });
+      expect(jobsRun(cloud, 2)).toEqual(['migrate-check-before', 'migrate-expand', 'migrate-migrate']);
+    } finally {
+      clear();
+    }
+  });
+
+  test('a failed expand stops the revision before any instance is touched', async () => {
+    const { cloud, r1 } = await onV1('expand-fails');
+    const clear = fast.runtime.fail({
+      op: 'runJob',
+      cloud,
+      instance: 'migrate-expand',
+      type: 'JOB_FAILED',
+      message: 'job migrate-expand of api failed with exit code 1; last output:\nduplicate column',
+    });
+    try {
+      const result = await change(cloud, 2, r1, record(cloud, { api: 'x/api:v2', web: 'x/web:v2' }));
+      expect(result.outcome).toBe('failed');
+      expect(api(result).reason).toMatch(/duplicate column.*before any instance was touched/s);
+      expect(api(result).migrations?.phases.map((p) => p.stage)).toEqual(['check-before']);
+      expect(fast.runtime.calls(cloud, 'retireInstance').filter((e) => e.revision === 2)).toEqual([]);
+      expect(fast.runtime.calls(cloud, 'startInstance').filter((e) => e.revision === 2)).toEqual([]);
+    } finally {
+      clear();
+    }
+  });
+
+  test('contract with approval: manual waits for an operator; approve contracts and applies', async () => {
+    const manual = { ...MIGRATIONS, contract: { ...step('contract'), approval: 'manual' as const } };
+    // Revision 1 creates the service: no previous release to protect, so its contract runs unasked.
+    const { cloud, r1 } = await onV1('approve', manual);
+    const handle = await startChange(
+      cloud,
+      2,
+      r1,
+      record(cloud, { api: 'x/api:v2', web: 'x/web:v2' }, manual),
+    );
+    const block = await contractGate(cloud, 2);
+    expect(block).toMatchObject({ kind: 'contract-approval', allowed: ['approve', 'abandon', 'rollback'] });
+    expect(block.reason).toMatch(/without --restore-database/);
+    // Nothing contracted yet, every instance already on v2.
+    expect(jobsRun(cloud, 2)).not.toContain('migrate-contract');
+    await decide(cloud, 2, 'approve');
+    const result = await handle.result();
+    expect(result.outcome).toBe('applied');
+    expect(api(result).migrations).toMatchObject({ contract: 'done' });
+    expect(jobsRun(cloud, 2)).toContain('migrate-contract');
+  });
+
+  test('contract held for approval: rollback puts the previous revision back, abandon keeps the expanded schema', async () => {
+    const manual = { ...MIGRATIONS, contract: { ...step('contract'), approval: 'manual' as const } };
+    for (const action of ['rollback', 'abandon'] as const) {
+      const { cloud, r1 } = await onV1(`decline-${action}`, manual);
+      const handle = await startChange(
+        cloud,
+        2,
+        r1,
+        record(cloud, { api: 'x/api:v2', web: 'x/web:v2' }, manual),
+      );
+      await contractGate(cloud, 2);
+      await decide(cloud, 2, action);
+      const result = await handle.result();
+      expect(jobsRun(cloud, 2)).not.toContain('migrate-contract');
+      if (action === 'rollback') {
+        expect(result.outcome).toBe('rolled-back');
+        expect(result.services.map((s) => [s.service, s.status])).toEqual(
+          expect.arrayContaining([
+            ['api', 'reverted'],
+            ['web', 'reverted'],
+          ]),
+        );
+        expect(api(result).migrations).toMatchObject({ contract: 'not-run' });
+      } else {
+        expect(result.outcome).toBe('applied');
+        expect(api(result).migrations).toMatchObject({ contract: 'skipped' });
+        expect(result.reason).toMatch(/kept the expanded schema/);
+      }
+    }
+  });
+
+  test('a failed contract waits for an operator (retry or abandon), rolls nothing back; retry finishes it', async () => {
+    const { cloud, r1 } = await onV1('contract-fails');
+    const clear = fast.runtime.fail({
+      op: 'runJob',
+      cloud,
+      instance: 'migrate-contract',
+      type: 'JOB_FAILED',
+      message: 'job migrate-contract of api failed with exit code 1; last output:\nlock wait timeout',
+      times: 1,
+    });
+    try {
+      const handle = await startChange(cloud, 2, r1, record(cloud, { api: 'x/api:v2', web: 'x/web:v2' }));
+      const block = await contractGate(cloud, 2);
+      expect(block).toMatchObject({ kind: 'contract-failed', allowed: ['retry', 'abandon'] });
+      expect(block.reason).toMatch(/contract of db\/api failed: .*lock wait timeout/s);
+      expect(fast.runtime.calls(cloud, 'restoreInstance').filter((e) => e.revision === 2)).toEqual([]);
+      expect(await handle.query(changeProgressQuery)).toMatchObject({ phase: 'contracting' });
+      await decide(cloud, 2, 'retry');
+      const result = await handle.result();
+      expect(result.outcome).toBe('applied');
+      expect(api(result).migrations).toMatchObject({ contract: 'done' });
+    } finally {
+      clear();
+    }
+  });
+});

@@ -1,0 +1,235 @@
+// Schema migrations on real Docker, a real MariaDB and a real Temporal server (issue 17): a fixture
+// service `app` whose schema lives in database `app` of the sample MariaDB (the image the OpenStack
+// sample runs), migrated by jobs in that image with the real `mariadb` client. Expand runs before the
+// first instance, contract after the whole revision; a failed expand touches nothing; a failed gate
+// rolls the image back onto the expanded schema without contracting; after a contract a rollback
+// is refused. Every phase's output is recorded with the job's secret masked.
+import { execFileSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { Client, Connection } from '@temporalio/client';
+import { parse } from 'yaml';
+import { OPENSTACK_EXAMPLE } from '../../src/lab/openstackLab';
+import type { CloudRecordInput } from '../../src/record/schema';
+import type { ServiceResult } from '../../src/workflows/types';
+import { testEnv } from '../support/env';
+import { FIXTURE } from '../support/fixtures';
+import { historyText } from '../support/histories';
+import {
+  cloudName,
+  fixtureRecord,
+  removeCloudContainers,
+  runCli,
+  servedVersions,
+  snapshot,
+  startWorker,
+  waitFor,
+  writeRecord,
+  type WorkerProcess,
+} from '../support/harness';
+
+jest.setTimeout(240_000);
+
+const QUEUE = 'migrations-it';
+const cloud = cloudName('mig');
+const DB_HEALTH = 17711;
+const SQL = 17712;
+const APP = [17721, 17722];
+const ROOT_PW = `root-${randomBytes(8).toString('hex')}`;
+const APP_PW = `mig-app-${randomBytes(8).toString('hex')}`;
+const DB_CONTAINER = `pb-${cloud}-db-local-${DB_HEALTH}`;
+
+/** The MariaDB image the OpenStack sample runs (built by bootstrap --openstack). */
+const MARIADB_IMAGE = (
+  parse(readFileSync(OPENSTACK_EXAMPLE, 'utf8')) as {
+    spec: { services: Array<{ name: string; image: string }> };
+  }
+).spec.services.find((s) => s.name === 'mariadb')!.image;
+
+/** A phase: SQL run by the mariadb client as the app's user, in the MariaDB image. */
+const sqlJob = (statements: string, echoPassword = false) => ({
+  image: MARIADB_IMAGE,
+  command: [
+    'sh',
+    '-c',
+    `${echoPassword ? 'echo "connected with password=$DB_PASSWORD"; ' : ''}mariadb -h127.0.0.1 -P${SQL} -uapp -p"$DB_PASSWORD" -N app -e "${statements}"`,
+  ],
+  secretEnv: { DB_PASSWORD: 'env:PATCHBAY_TEST_MIG_APP_PW' },
+  timeout: '60s',
+});
+const CHECK = sqlJob("SELECT CONCAT('schema ', version) FROM schema_version", true);
+const V1_SCHEMA = {
+  database: { service: 'db', name: 'app' },
+  check: CHECK,
+  expand: sqlJob(
+    "CREATE TABLE IF NOT EXISTS schema_version (version varchar(20)); CREATE TABLE IF NOT EXISTS items (id int primary key, name varchar(50)); DELETE FROM schema_version; INSERT INTO schema_version VALUES ('1')",
+  ),
+};
+/** v2 renames items.name to items.label: expand adds and copies, contract drops the old column. */
+const V2_SCHEMA = {
+  database: { service: 'db', name: 'app' },
+  check: CHECK,
+  expand: sqlJob(
+    "ALTER TABLE items ADD COLUMN IF NOT EXISTS label varchar(50); UPDATE items SET label = name WHERE label IS NULL; UPDATE schema_version SET version = '2-expanded'",
+  ),
+  contract: sqlJob("ALTER TABLE items DROP COLUMN IF EXISTS name; UPDATE schema_version SET version = '2'"),
+};
+
+function record(appImage: string, migrations: object, appTimeout = '15s'): CloudRecordInput {
+  const r = fixtureRecord(cloud, {
+    db: { image: MARIADB_IMAGE, ports: [DB_HEALTH], timeout: '90s' },
+    app: { image: appImage, ports: APP, dependsOn: ['db'], timeout: appTimeout },
+  });
+  const [db, app] = r.spec.services as Array<Record<string, unknown>>;
+  Object.assign(db!, {
+    env: {
+      MARIADB_PORT: String(SQL),
+      MARIADB_HEALTH_PORT: '{{port}}',
+      MARIADB_DATABASES: 'app:app:APP_DB_PASSWORD',
+    },
+    secretEnv: {
+      MARIADB_ROOT_PASSWORD: 'env:PATCHBAY_TEST_MIG_ROOT_PW',
+      APP_DB_PASSWORD: 'env:PATCHBAY_TEST_MIG_APP_PW',
+    },
+    health: { http: { path: '/' }, timeout: '90s', interval: '500ms' },
+  });
+  app!.migrations = migrations;
+  return r;
+}
+
+/** A query as root inside the database's container (over its socket). */
+const query = (sql: string): string =>
+  execFileSync('docker', ['exec', DB_CONTAINER, 'mariadb', '-N', 'app', '-e', sql], {
+    encoding: 'utf8',
+  }).trim();
+
+async function apply(r: CloudRecordInput) {
+  const out = await runCli(['apply', writeRecord(r), '--json'], QUEUE);
+  return {
+    code: out.code,
+    result: JSON.parse(out.stdout || '{}') as {
+      outcome: string;
+      revision: number;
+      reason?: string;
+      services?: ServiceResult[];
+    },
+    stderr: out.stderr,
+  };
+}
+
+const appOf = (services: ServiceResult[] | undefined) => services?.find((s) => s.service === 'app');
+
+let worker: WorkerProcess;
+/** The revision that contracted the schema (the last test reads its histories). */
+let contracted = 0;
+beforeAll(async () => {
+  await removeCloudContainers(cloud);
+  worker = await startWorker(QUEUE, {
+    PATCHBAY_TEST_MIG_ROOT_PW: ROOT_PW,
+    PATCHBAY_TEST_MIG_APP_PW: APP_PW,
+  });
+});
+afterAll(async () => {
+  await worker?.stop();
+  await removeCloudContainers(cloud);
+});
+
+test('a new service: its schema is made (check, expand) before its instances start', async () => {
+  const { result } = await apply(record(FIXTURE.v1, V1_SCHEMA));
+  expect(result.outcome).toBe('applied');
+  // The rows the later revisions must keep.
+  query("INSERT INTO items VALUES (1, 'alpha'), (2, 'beta')");
+  const m = appOf(result.services)!.migrations!;
+  expect(m.phases.map((p) => [p.stage, p.exitCode])).toEqual([
+    ['check-before', 1], // no schema_version table yet: the check's answer, not a failure
+    ['expand', 0],
+  ]);
+  expect(m.phases[0]!.output).toMatch(
+    /^connected with password=\*\*\*\n.*ERROR 1146 .*schema_version' doesn't exist$/s,
+  );
+  expect(m.contract).toBe('none');
+  expect(query('SELECT version FROM schema_version')).toBe('1');
+  expect(await servedVersions(APP)).toEqual(['v1', 'v1']);
+});
+
+test('a failed expand stops the revision with nothing touched, the database error in the reason', async () => {
+  const before = await snapshot(cloud);
+  const broken = { ...V2_SCHEMA, expand: sqlJob('ALTER TABLE nosuch ADD COLUMN label varchar(50)') };
+  const { code, result } = await apply(record(FIXTURE.v2, broken));
+  expect(code).toBe(1);
+  expect(result.outcome).toBe('failed');
+  expect(result.reason).toMatch(
+    /migrate-expand .*exit code 1.*nosuch' doesn't exist.*before any instance was touched/s,
+  );
+  expect(await snapshot(cloud)).toEqual(before);
+  expect(await servedVersions(APP)).toEqual(['v1', 'v1']);
+  expect(query('SELECT version FROM schema_version')).toBe('1');
+});
+
+test('a failed gate after expand: the old image comes back and runs on the expanded schema; no contract, rows intact', async () => {
+  const { code, result } = await apply(record(FIXTURE.broken, V2_SCHEMA, '3s'));
+  expect(code).toBe(1);
+  expect(result.outcome).toBe('rolled-back');
+  const app = appOf(result.services)!;
+  expect(app.migrations!.phases.map((p) => p.stage)).toEqual(['check-before', 'expand']);
+  expect(app.migrations!.contract).toBe('not-run');
+  await waitFor('v1 on both', async () => (await servedVersions(APP)).every((v) => v === 'v1'), 20_000, 250);
+  expect(query('SELECT version FROM schema_version')).toBe('2-expanded');
+  expect(query('SELECT id, name, label FROM items ORDER BY id')).toBe('1\talpha\talpha\n2\tbeta\tbeta');
+});
+
+test('a patch contracts after every instance runs it; then a rollback is refused, naming the revision, and nothing moves', async () => {
+  const { result } = await apply(record(FIXTURE.v2, V2_SCHEMA));
+  expect(result.outcome).toBe('applied');
+  contracted = result.revision;
+  const m = appOf(result.services)!.migrations!;
+  expect(m.phases.map((p) => [p.stage, p.exitCode])).toEqual([
+    ['check-before', 0],
+    ['expand', 0],
+    ['contract', 0],
+    ['check-after', 0],
+  ]);
+  expect(m.phases[0]!.output).toContain('schema 2-expanded');
+  expect(m.phases[3]!.output).toContain('schema 2');
+  expect(m).toMatchObject({ contract: 'done', database: { service: 'db', name: 'app' } });
+  expect(await servedVersions(APP)).toEqual(['v2', 'v2']);
+  expect(query('SELECT id, label FROM items ORDER BY id')).toBe('1\talpha\n2\tbeta');
+  expect(
+    query(
+      "SELECT COUNT(*) FROM information_schema.columns WHERE table_name = 'items' AND column_name = 'name'",
+    ),
+  ).toBe('0');
+
+  const shown = await runCli(['show', cloud, String(result.revision)], QUEUE);
+  expect(shown.stdout).toContain('migrations db/app: check-before exit 0');
+  expect(shown.stdout).toContain('connected with password=***');
+
+  const before = await snapshot(cloud);
+  const refused = await runCli(['rollback', cloud, 'app', '--json'], QUEUE);
+  expect(refused.code).toBe(2);
+  expect(refused.stderr).toContain('SCHEMA_CONTRACTED');
+  expect(refused.stderr).toContain(
+    `cannot roll app back to revision 1: revision ${result.revision} contracted database db/app at ${m.contractedAt}`,
+  );
+  expect(await snapshot(cloud)).toEqual(before);
+});
+
+test("the app's database password is in no history: the outputs hold *** in its place", async () => {
+  const connection = await Connection.connect({ address: testEnv('address') });
+  try {
+    const client = new Client({ connection });
+    expect(contracted).toBeGreaterThan(1);
+    const ids = [
+      `cloud:${cloud}:r1:app`,
+      `cloud:${cloud}:r${contracted}:app`,
+      `cloud:${cloud}:r${contracted}:app:contract`,
+    ];
+    for (const id of ids) {
+      const history = historyText(await client.workflow.getHandle(id).fetchHistory());
+      expect(history).toContain('password=***');
+      expect(history).not.toContain(APP_PW);
+    }
+  } finally {
+    await connection.close();
+  }
+});
