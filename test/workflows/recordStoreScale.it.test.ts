@@ -30,7 +30,7 @@ const REVISIONS = Number(process.env.PATCHBAY_SCALE_REVISIONS || 5_000);
  * The full run continues as new at the product's own threshold (5,000 events); a shorter run
  * (npm test's) lowers it so that it still crosses several continue-as-new boundaries.
  */
-const MAX_HISTORY_EVENTS = REVISIONS >= 5_000 ? undefined : 300;
+const MAX_HISTORY_EVENTS = REVISIONS >= 5_000 ? undefined : 150;
 const RECORD_BYTES = 50 * 1024;
 
 jest.setTimeout(3_600_000);
