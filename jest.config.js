@@ -13,6 +13,9 @@ module.exports = {
     {
       displayName: 'unit',
       testEnvironment: 'node',
+      // Wall-clock room for the time-skipping tests: npm test runs them beside the integration tests
+      // on the same cores (jest's 5 s default is a guess about speed, not about correctness).
+      testTimeout: 60_000,
       roots: ['<rootDir>/test'],
       testMatch: ['**/*.test.ts'],
       testPathIgnorePatterns: ['\\.it\\.test\\.ts$'],

@@ -62,7 +62,9 @@ node_major="$(node -p 'process.versions.node.split(".")[0]')"
 [ "$node_major" -ge 20 ] || die "Node.js 20 or newer is required (found $(node --version))"
 if [ ! -f "$ROOT/node_modules/.package-lock.json" ] || [ "$ROOT/package-lock.json" -nt "$ROOT/node_modules/.package-lock.json" ]; then
   say "npm ci"
-  (cd "$ROOT" && npm ci --no-audit --no-fund --loglevel=error) || die "npm ci failed"
+  # --prefer-offline: tarballs already in npm's cache are used without asking the registry again (a
+  # clean clone on a machine that installed them before); missing ones are fetched as usual.
+  (cd "$ROOT" && npm ci --prefer-offline --no-audit --no-fund --loglevel=error) || die "npm ci failed"
 fi
 
 # --- temporal CLI ---------------------------------------------------------------------------

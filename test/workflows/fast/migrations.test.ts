@@ -10,8 +10,6 @@ import type { ChangeResult, OperatorAction } from '../../../src/workflows/types'
 import { fastRecord, type FastService } from '../../support/fastRecords';
 import { cloudName, eventually, startFastEnv, type FastEnv } from '../../support/timeSkipping';
 
-jest.setTimeout(60_000);
-
 let fast: FastEnv;
 beforeAll(async () => {
   fast = await startFastEnv();
