@@ -9,13 +9,14 @@ const moduleNameMapper = {
 
 /** @type {import('jest').Config} */
 module.exports = {
+  // Wall-clock room for the time-skipping unit tests: npm test runs them beside the integration tests
+  // on the same cores (jest's 5 s default is a guess about speed, not about correctness). A global
+  // option: jest ignores it inside a project. The integration files set their own.
+  testTimeout: 60_000,
   projects: [
     {
       displayName: 'unit',
       testEnvironment: 'node',
-      // Wall-clock room for the time-skipping tests: npm test runs them beside the integration tests
-      // on the same cores (jest's 5 s default is a guess about speed, not about correctness).
-      testTimeout: 60_000,
       roots: ['<rootDir>/test'],
       testMatch: ['**/*.test.ts'],
       testPathIgnorePatterns: ['\\.it\\.test\\.ts$'],

@@ -93,6 +93,17 @@ async function decide(cloud: string, revision: number, action: OperatorAction) {
     .executeUpdate(resolveUpdate, { args: [{ action, author: 'jest', note: `test ${action}` }] });
 }
 
+/** The job of a migration phase fails as a real one does (exit 1, its last output), `times` times. */
+const failJob = (cloud: string, phase: string, lastOutput: string, times?: number) =>
+  fast.runtime.fail({
+    op: 'runJob',
+    cloud,
+    instance: `migrate-${phase}`,
+    type: 'JOB_FAILED',
+    message: `job migrate-${phase} of api failed with exit code 1; last output:\n${lastOutput}`,
+    ...(times !== undefined && { times }),
+  });
+
 const api = (result: ChangeResult) => result.services.find((s) => s.service === 'api')!;
 
 describe('schema migrations (time-skipping, in-memory runtime)', () => {
@@ -172,13 +183,7 @@ describe('schema migrations (time-skipping, in-memory runtime)', () => {
 
   test('a failed expand stops the revision before any instance is touched', async () => {
     const { cloud, r1 } = await onV1('expand-fails');
-    const clear = fast.runtime.fail({
-      op: 'runJob',
-      cloud,
-      instance: 'migrate-expand',
-      type: 'JOB_FAILED',
-      message: 'job migrate-expand of api failed with exit code 1; last output:\nduplicate column',
-    });
+    const clear = failJob(cloud, 'expand', 'duplicate column');
     try {
       const result = await change(cloud, 2, r1, record(cloud, { api: 'x/api:v2', web: 'x/web:v2' }));
       expect(result.outcome).toBe('failed');
@@ -246,14 +251,7 @@ describe('schema migrations (time-skipping, in-memory runtime)', () => {
 
   test('a failed contract waits for an operator (retry or abandon), rolls nothing back; retry finishes it', async () => {
     const { cloud, r1 } = await onV1('contract-fails');
-    const clear = fast.runtime.fail({
-      op: 'runJob',
-      cloud,
-      instance: 'migrate-contract',
-      type: 'JOB_FAILED',
-      message: 'job migrate-contract of api failed with exit code 1; last output:\nlock wait timeout',
-      times: 1,
-    });
+    const clear = failJob(cloud, 'contract', 'lock wait timeout', 1);
     try {
       const handle = await startChange(cloud, 2, r1, record(cloud, { api: 'x/api:v2', web: 'x/web:v2' }));
       const block = await contractGate(cloud, 2);
