@@ -122,7 +122,9 @@ test(`${REVISIONS} revisions of a 50 KB record: reads and changes still work, ca
   );
   const carried = inputs.filter((i) => i.last >= 10);
   expect(carried.length).toBeGreaterThanOrEqual(2);
-  expect(carried.at(-1)!.last).toBeGreaterThan(REVISIONS * 0.8);
+  // It kept continuing as new to the end: a run started in the last quarter (npm test's short run
+  // continues every ~8 revisions of 40).
+  expect(carried.at(-1)!.last).toBeGreaterThan(REVISIONS * 0.75);
   const sizes = carried.map((i) => i.bytes);
   // Only the digits of the revision numbers and timestamps differ.
   expect(Math.max(...sizes) - Math.min(...sizes)).toBeLessThan(64);
