@@ -167,6 +167,7 @@ function kubernetesPlan(
     const before = recorded.get(name) ?? null;
     const running = deployments.get(name);
     const action = classifyDeployment(target, running ?? MISSING_DEPLOYMENT);
+    const migrations = plannedMigrations(target, action);
     const why: Record<ServiceAction, string> = {
       create: `new Deployment, ${target?.replicas} replicas${before ? ' (the recorded one is missing)' : ''}`,
       patch: `rolling update by Kubernetes, maxUnavailable ${target?.upgrade.maxUnavailable}, maxSurge ${target?.upgrade.maxSurge}`,
@@ -192,7 +193,7 @@ function kubernetesPlan(
             ],
       drift: kubernetesDriftOf(name, before, running),
       config: configChanges(before, target),
-      ...(plannedMigrations(target, action) && { migrations: plannedMigrations(target, action) }),
+      ...(migrations && { migrations }),
     };
   });
 }

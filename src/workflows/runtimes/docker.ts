@@ -7,7 +7,7 @@ import type { DockerHostSpec, InstanceSpec, ServiceSpec } from '../../record/sch
 import { onHostQueue, type HostActivities } from '../activityProxies';
 import { classify, diffService, nothingExists } from '../classify';
 import type { ServiceRolloutInput } from '../types';
-import { MIGRATIONS_AGENT_PROTOCOL, agentTooOld } from '../../agent/version';
+import { MIGRATIONS_AGENT_PROTOCOL, REQUIRED_AGENT_PROTOCOL, agentTooOld } from '../../agent/version';
 import { failure } from '../../lib/failures';
 import type { CompensationStep, InstanceCompensation } from './steps';
 import type {
@@ -58,23 +58,28 @@ function hostsOf(specs: Array<ServiceSpec | null>, hosts: DockerHostSpec[]): Doc
 export function dockerRevision(cloud: string, hosts: DockerHostSpec[]): RevisionRuntime {
   const groups = byQueue(cloud, hosts);
   return {
-    preflight: (services) => [
-      // An agent host answers first who it is: one too old for these workflows is refused by name.
-      ...groups.flatMap((g) =>
-        g.hosts[0]?.reach === 'agent'
-          ? [
-              g.queue.quick.agentHello().then((hello) => {
-                const migrating = services.some((s) => s.migrations);
-                const old = migrating ? agentTooOld(hello, MIGRATIONS_AGENT_PROTOCOL) : agentTooOld(hello);
-                if (old) throw failure('PREFLIGHT_FAILED', `preflight failed, nothing was touched: ${old}`);
-              }),
-            ]
-          : [],
-      ),
-      ...services.flatMap((service) =>
-        groups.map((g) => g.queue.quick.preflightService({ cloud, service, hosts: g.hosts })),
-      ),
-    ],
+    preflight: (services) => {
+      // A revision with migrations needs agents that run their phases (JobInput.capture).
+      const required = services.some((s) => s.migrations)
+        ? MIGRATIONS_AGENT_PROTOCOL
+        : REQUIRED_AGENT_PROTOCOL;
+      return [
+        // An agent host answers first who it is: one too old for these workflows is refused by name.
+        ...groups.flatMap((g) =>
+          g.hosts[0]?.reach === 'agent'
+            ? [
+                g.queue.quick.agentHello().then((hello) => {
+                  const old = agentTooOld(hello, required);
+                  if (old) throw failure('PREFLIGHT_FAILED', `preflight failed, nothing was touched: ${old}`);
+                }),
+              ]
+            : [],
+        ),
+        ...services.flatMap((service) =>
+          groups.map((g) => g.queue.quick.preflightService({ cloud, service, hosts: g.hosts })),
+        ),
+      ];
+    },
   };
 }
 
