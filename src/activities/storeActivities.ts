@@ -7,6 +7,7 @@ import type { ServiceSpec } from '../record/schema';
 import { AuditStore, type AuditEntry } from '../store/auditStore';
 import type { Db } from '../store/db';
 import { RevisionStore, type AcceptedRevision, type FinishedRevision } from '../store/revisionStore';
+import { SnapshotStore, type SnapshotRecord } from '../store/snapshotStore';
 import { changeWorkflowId } from '../workflows/ids';
 import type { ChangeResult, Revision } from '../workflows/types';
 
@@ -19,6 +20,7 @@ export interface StoreActivityDeps {
 
 export function createStoreActivities(deps: StoreActivityDeps) {
   const revisions = () => new RevisionStore(deps.db());
+  const snapshots = () => new SnapshotStore(deps.db());
   return {
     async storeRevisionAccepted(revision: AcceptedRevision): Promise<void> {
       await revisions().accepted(revision);
@@ -46,7 +48,8 @@ export function createStoreActivities(deps: StoreActivityDeps) {
       current: number;
       currentSpec: ServiceSpec;
       toRevision?: number;
-    }): Promise<{ number: number; spec: ServiceSpec }> {
+      restoreDatabase?: boolean;
+    }): Promise<{ number: number; spec: ServiceSpec; restoreFrom?: number }> {
       const found = await revisions().rollbackSource(input.cloud, input.service, input);
       if ('error' in found) throw failure(found.error, found.message);
       return found;
@@ -75,6 +78,41 @@ export function createStoreActivities(deps: StoreActivityDeps) {
 
     async storeAudit(entry: AuditEntry): Promise<void> {
       await new AuditStore(deps.db()).record(entry);
+    },
+
+    /** The kept snapshots a new one of `revision` pushes beyond the record's `keep`. */
+    async storeSnapshotsBeyondRetention(input: {
+      cloud: string;
+      service: string;
+      revision: number;
+      keep: number;
+    }): Promise<Array<Pick<SnapshotRecord, 'revision' | 'host' | 'path'>>> {
+      const old = await snapshots().beyondRetention(input.cloud, input.service, input.revision, input.keep);
+      return old.map(({ revision, host, path }) => ({ revision, host, path }));
+    },
+
+    /** A snapshot taken, and the older ones whose files its job deleted. */
+    async storeSnapshotTaken(input: { snapshot: SnapshotRecord; pruned: number[] }): Promise<void> {
+      const s = input.snapshot;
+      await snapshots().taken(s);
+      await snapshots().pruned(s.cloud, s.service, input.pruned, s.takenAt);
+    },
+
+    async storeSnapshot(input: {
+      cloud: string;
+      service: string;
+      revision: number;
+    }): Promise<SnapshotRecord | null> {
+      return snapshots().get(input.cloud, input.service, input.revision);
+    },
+
+    async storeSnapshotRestored(input: {
+      cloud: string;
+      service: string;
+      revision: number;
+      at: string;
+    }): Promise<void> {
+      await snapshots().restored(input.cloud, input.service, input.revision, input.at);
     },
   };
 }

@@ -226,6 +226,10 @@ export function buildProgram(io: Io, setExit: (code: number) => void): Command {
         return Number(v);
       },
     )
+    .option(
+      '--restore-database',
+      "across a revision that contracted the service's database schema: stop the service, restore the snapshot taken before that revision's expand (writes since are lost: the result states the window), start the older code",
+    )
     .option('-m, --message <text>', 'why', '')
     .option('--author <name>', 'who')
     .option('--no-wait', 'return once the revision is accepted')
@@ -234,12 +238,20 @@ export function buildProgram(io: Io, setExit: (code: number) => void): Command {
       async (
         cloud: string,
         service: string,
-        opts: { toRevision?: number; message: string; author?: string; wait: boolean; json?: boolean },
+        opts: {
+          toRevision?: number;
+          restoreDatabase?: boolean;
+          message: string;
+          author?: string;
+          wait: boolean;
+          json?: boolean;
+        },
       ) => {
         await withClient(async (client) => {
           const accepted = await client.rollback(cloud, {
             service,
             toRevision: opts.toRevision,
+            ...(opts.restoreDatabase && { restoreDatabase: true }),
             message: opts.message,
             author: opts.author ?? defaultAuthor(),
           });

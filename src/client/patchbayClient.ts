@@ -162,7 +162,13 @@ export class PatchbayClient {
 
   async rollback(
     cloud: string,
-    options: { service: string; toRevision?: number; message: string; author: string },
+    options: {
+      service: string;
+      toRevision?: number;
+      restoreDatabase?: boolean;
+      message: string;
+      author: string;
+    },
   ): Promise<ChangeAccepted> {
     await this.checkStore();
     await this.requireCloud(cloud);

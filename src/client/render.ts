@@ -1,6 +1,6 @@
 // Human-readable output of the CLI. Programs use --json instead.
 import { formatIssue, type PatchbayError } from '../lib/errors';
-import type { ChangeResult, MigrationReport } from '../workflows/types';
+import type { ChangeResult, MigrationReport, RestoreReport, SnapshotReport } from '../workflows/types';
 import type { AuditEntry } from '../store/auditStore';
 import type { InventoryCloud, ServiceInventory } from '../store/inventoryStore';
 import type { RevisionSummary, StoredRevision } from '../store/revisionStore';
@@ -69,6 +69,8 @@ export function renderChangeResult(cloud: string, result: ChangeResult): string 
       `  ${s.service.padEnd(16)} ${s.action.padEnd(9)} ${s.status}${versions}${s.reason ? ` (${s.reason})` : ''}`,
     );
     if (s.migrations) lines.push(`    ${describeMigrations(s.migrations)}`);
+    if (s.migrations?.snapshot) lines.push(`    ${describeSnapshot(s.migrations.snapshot)}`);
+    if (s.restore) lines.push(...describeRestore(s.restore).map((l) => `    ${l}`));
   }
   if (result.outcome !== 'applied') lines.push(`the cloud stays on its previous revision.`);
   return lines.join('\n');
@@ -146,8 +148,10 @@ export function renderRevisionHeader(revision: StoredRevision): string {
       lines.push(`#     ${i.instance.padEnd(20)} ${i.phase}${i.detail ? ` (${i.detail})` : ''}`);
     for (const j of s.jobs ?? [])
       lines.push(`#     job ${j.phase}/${j.job}: exit ${j.exitCode} in ${j.durationMs} ms`);
+    if (s.restore) for (const l of describeRestore(s.restore)) lines.push(`#     ${l}`);
     if (s.migrations) {
       lines.push(`#     ${describeMigrations(s.migrations)}`);
+      if (s.migrations.snapshot) lines.push(`#     ${describeSnapshot(s.migrations.snapshot)}`);
       // The schema's state as check read it, and what each phase said last.
       for (const p of s.migrations.phases)
         for (const line of p.output.split('\n').filter(Boolean).slice(-5))
@@ -228,6 +232,35 @@ export function renderStatus(status: CloudStatus): string {
     for (const d of s.drift) lines.push(`    drift: ${d}`);
   }
   return lines.join('\n');
+}
+
+/** "snapshot 47,933 bytes in 0.1 s on db1: /var/lib/…/keystone-r4.sql sha256 3f2a…". */
+export function describeSnapshot(s: SnapshotReport): string {
+  const rows = s.rows
+    ? `, ${Object.values(s.rows).reduce((a, b) => a + b, 0)} rows in ${Object.keys(s.rows).length} tables`
+    : '';
+  const pruned = s.pruned?.length
+    ? `; retention deleted the snapshots of revisions ${s.pruned.join(', ')}`
+    : '';
+  return `snapshot ${s.bytes.toLocaleString('en-US')} bytes in ${(s.durationMs / 1000).toFixed(1)} s on ${s.host}: ${s.path} sha256 ${s.sha256.slice(0, 16)}…${rows}${pruned}`;
+}
+
+/** The restore and its loss window, one line each (rows per table where the record counts them). */
+export function describeRestore(r: RestoreReport): string[] {
+  const lines = [
+    `database ${r.database.service}/${r.database.name} restored from the snapshot of revision ${r.snapshot.revision} (${r.snapshot.bytes.toLocaleString('en-US')} bytes, loaded in ${(r.durationMs / 1000).toFixed(1)} s)`,
+    `loss window: writes from ${r.lossWindow.from} to ${r.lossWindow.to} are gone`,
+  ];
+  for (const row of r.rows ?? []) {
+    const lost =
+      row.atSnapshot === null
+        ? `table created since the snapshot (${row.beforeRestore ?? 0} rows) is gone`
+        : row.beforeRestore === null
+          ? `table dropped since the snapshot is back (${row.atSnapshot} rows)`
+          : `${row.atSnapshot} rows at the snapshot, ${row.beforeRestore} before the restore (${row.beforeRestore - row.atSnapshot >= 0 ? '+' : ''}${row.beforeRestore - row.atSnapshot})`;
+    lines.push(`  ${row.table}: ${lost}`);
+  }
+  return lines;
 }
 
 /** "migrations db/keystone: check-before exit 0 (0.4 s), expand exit 0 (2.1 s), contract done at …". */

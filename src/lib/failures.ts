@@ -42,6 +42,12 @@ export const FAILURES = {
     exitCode: 2,
     retryable: false,
   },
+  SNAPSHOT_MISSING: {
+    meaning:
+      'a rollback that must restore a database whose snapshot was never taken or was deleted by retention',
+    exitCode: 2,
+    retryable: false,
+  },
   CAMPAIGN_REFUSED: {
     meaning: 'a campaign name already used, or a control message that does not apply now (finished)',
     exitCode: 2,

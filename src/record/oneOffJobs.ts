@@ -3,8 +3,9 @@
 // to both alike; validate.ts walks this list instead of each kind separately.
 import type { JobSpec, MigrationStepSpec, ServiceSpec } from './schema';
 
-export const MIGRATION_PHASES = ['check', 'expand', 'migrate', 'contract'] as const;
-export type MigrationPhase = (typeof MIGRATION_PHASES)[number];
+export const MIGRATION_PHASES = ['check', 'snapshot', 'expand', 'migrate', 'contract'] as const;
+/** The jobs of a service's migrations; restore and rows run in the snapshot's container settings. */
+export type MigrationPhase = (typeof MIGRATION_PHASES)[number] | 'restore' | 'rows';
 
 export interface OneOffJob {
   /** How messages name it: `job "db-sync"`, `migrations.expand`. */

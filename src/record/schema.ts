@@ -227,6 +227,35 @@ export const Migrations = z
      * table): run before expand and after contract, its exit code and output recorded, never a failure.
      */
     check: MigrationStep.optional(),
+    /**
+     * A dump of the database before expand, so a rollback past a contract can restore it. `command`
+     * writes the dump to stdout; it runs, like `restore` and `rows`, in the database service's image on
+     * its first instance's host unless `image`/`host` say otherwise.
+     */
+    snapshot: MigrationStep.extend({
+      /** A directory on that host for the dump files (bind-mounted at the same path). */
+      directory: z
+        .string()
+        .regex(/^\/[A-Za-z0-9._/-]*$/, 'must be an absolute path of letters, digits, ".", "_", "-" and "/"')
+        .default('/var/lib/patchbay/snapshots'),
+      /** Snapshots kept per service: a newer one deletes the oldest beyond this many. */
+      keep: z.number().int().min(1).max(1000).default(3),
+      /**
+       * Loads a dump from stdin; the dump itself drops and recreates the database (e.g. `mariadb-dump
+       * --add-drop-database --databases NAME`). Run only by `rollback --restore-database`.
+       */
+      restore: z.object({ command: z.array(z.string()).min(1) }).strict(),
+      /**
+       * Optional: prints one "<table> <rows>" line per table. Run after the snapshot and again before a
+       * restore, so the restore can say how many rows the loss window holds.
+       */
+      rows: z
+        .object({ command: z.array(z.string()).min(1) })
+        .strict()
+        .optional(),
+    })
+      .strict()
+      .optional(),
     expand: MigrationStep.optional(),
     migrate: MigrationStep.optional(),
     contract: MigrationStep.extend({
@@ -433,6 +462,7 @@ export type HealthCheckSpec = z.output<typeof HealthCheck>;
 export type JobSpec = z.output<typeof Job>;
 export type MigrationStepSpec = z.output<typeof MigrationStep>;
 export type MigrationsSpec = z.output<typeof Migrations>;
+export type SnapshotSpec = NonNullable<MigrationsSpec['snapshot']>;
 export type LoadBalancerSpec = z.output<typeof LoadBalancer>;
 export type InstanceLbSpec = z.output<typeof InstanceLb>;
 export type ConfigFileSpec = z.output<typeof ConfigFile>;

@@ -4,4 +4,4 @@
 // zod (~1 MiB per workflow instance). Bump it with any change to the record schema — a field, a
 // default, a transform; test/record/schemaRevision.test.ts pins the JSON Schema's digest to it and
 // fails when the schema changes without a bump (a transform's code it cannot see: bump by hand).
-export const RECORD_SCHEMA_REVISION = 2;
+export const RECORD_SCHEMA_REVISION = 3;

@@ -5,6 +5,7 @@ import { canonicalJson, fnv1a64 } from '../record/identity';
 import type { CloudRecord, ServiceSpec } from '../record/schema';
 import type { Revision, RevisionOutcome, ServiceResult } from '../workflows/types';
 import type { Db } from './db';
+import { SnapshotStore } from './snapshotStore';
 
 export type RevisionKind = 'apply' | 'rollback';
 
@@ -28,7 +29,7 @@ export interface AcceptedRevision {
   message: string;
   workflowId: string;
   createdAt: string;
-  rollbackOf?: { service: string; toRevision: number };
+  rollbackOf?: { service: string; toRevision: number; restoreFrom?: number };
 }
 
 export interface FinishedRevision {
@@ -94,6 +95,7 @@ interface RevisionDbRow {
   reason: string | null;
   rollback_service: string | null;
   rollback_to: number | null;
+  rollback_restore_from?: number | null;
   services?: ServiceResult[] | null;
   unreachable_hosts?: string[] | null;
 }
@@ -113,7 +115,12 @@ function toRevision(row: RevisionDbRow): StoredRevision {
   if (row.finished_at) out.finishedAt = row.finished_at.toISOString();
   if (row.reason !== null) out.reason = row.reason;
   if (row.rollback_service !== null && row.rollback_to !== null)
-    out.rollbackOf = { service: row.rollback_service, toRevision: row.rollback_to };
+    out.rollbackOf = {
+      service: row.rollback_service,
+      toRevision: row.rollback_to,
+      ...(row.rollback_restore_from !== null &&
+        row.rollback_restore_from !== undefined && { restoreFrom: row.rollback_restore_from }),
+    };
   if (row.services) out.services = row.services;
   if (row.unreachable_hosts) out.unreachableHosts = row.unreachable_hosts;
   if (row.record === undefined) delete (out as Partial<StoredRevision>).record;
@@ -121,7 +128,7 @@ function toRevision(row: RevisionDbRow): StoredRevision {
 }
 
 const SUMMARY_COLUMNS =
-  'cloud, number, kind, author, message, workflow_id, created_at, finished_at, outcome, reason, rollback_service, rollback_to';
+  'cloud, number, kind, author, message, workflow_id, created_at, finished_at, outcome, reason, rollback_service, rollback_to, rollback_restore_from';
 
 async function upsertAccepted(client: PoolClient, r: AcceptedRevision): Promise<void> {
   await client.query(
@@ -137,8 +144,8 @@ async function upsertAccepted(client: PoolClient, r: AcceptedRevision): Promise<
   );
   await client.query(
     `INSERT INTO revisions (cloud, number, kind, record, author, message, workflow_id, created_at, outcome,
-                            rollback_service, rollback_to)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'in-progress', $9, $10)
+                            rollback_service, rollback_to, rollback_restore_from)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'in-progress', $9, $10, $11)
      ON CONFLICT (cloud, number) DO NOTHING`,
     [
       r.cloud,
@@ -151,6 +158,7 @@ async function upsertAccepted(client: PoolClient, r: AcceptedRevision): Promise<
       r.createdAt,
       r.rollbackOf?.service ?? null,
       r.rollbackOf?.toRevision ?? null,
+      r.rollbackOf?.restoreFrom ?? null,
     ],
   );
   for (const service of r.record.spec.services) {
@@ -294,10 +302,13 @@ export class RevisionStore {
   async rollbackSource(
     cloud: string,
     service: string,
-    options: { current: number; currentSpec: ServiceSpec; toRevision?: number },
+    options: { current: number; currentSpec: ServiceSpec; toRevision?: number; restoreDatabase?: boolean },
   ): Promise<
-    | { number: number; spec: ServiceSpec }
-    | { error: 'NOT_FOUND' | 'INVALID_INPUT' | 'SCHEMA_CONTRACTED'; message: string }
+    | { number: number; spec: ServiceSpec; restoreFrom?: number }
+    | {
+        error: 'NOT_FOUND' | 'INVALID_INPUT' | 'SCHEMA_CONTRACTED' | 'SNAPSHOT_MISSING';
+        message: string;
+      }
   > {
     let number: number;
     if (options.toRevision !== undefined) {
@@ -329,21 +340,37 @@ export class RevisionStore {
       number = rows[0].number;
     }
     // Old code does not run on a contracted schema: a revision after the source that contracted this
-    // service's database makes the rollback unsafe, whatever images it would put back.
+    // service's database makes the rollback unsafe, whatever images it would put back — unless the
+    // database goes back too, to the snapshot taken before the first of those revisions' expand.
     const contracted = await this.db.query<{ number: number; at: string | null; db: string | null }>(
       `SELECT r.number, s->'migrations'->>'contractedAt' AS at,
               (s->'migrations'->'database'->>'service') || '/' || (s->'migrations'->'database'->>'name') AS db
          FROM revisions r, jsonb_array_elements(COALESCE(r.services, '[]'::jsonb)) s
         WHERE r.cloud = $1 AND r.number > $2 AND r.number <= $3 AND r.outcome = 'applied'
           AND s->>'service' = $4 AND s->'migrations'->>'contract' IN ('done', 'failed')
-        ORDER BY r.number DESC LIMIT 1`,
+        ORDER BY r.number`,
       [cloud, number, options.current, service],
     );
-    const blocker = contracted[0];
-    if (blocker)
+    const latest = contracted[contracted.length - 1];
+    const first = contracted[0];
+    let restoreFrom: number | undefined;
+    if (latest && first && !options.restoreDatabase)
       return {
         error: 'SCHEMA_CONTRACTED',
-        message: `cannot roll ${service} back to revision ${number}: revision ${blocker.number} contracted database ${blocker.db ?? '?'}${blocker.at ? ` at ${blocker.at}` : ''}, and the code of revision ${number} does not run on the contracted schema. Rolling back across a contract needs the database restored from the snapshot taken before that revision's expand`,
+        message: `cannot roll ${service} back to revision ${number}: revision ${latest.number} contracted database ${latest.db ?? '?'}${latest.at ? ` at ${latest.at}` : ''}, and the code of revision ${number} does not run on the contracted schema. Rolling back across a contract needs the database restored from the snapshot taken before revision ${first.number}'s expand: add --restore-database (writes since that snapshot are lost)`,
+      };
+    if (first) {
+      const snapshot = await new SnapshotStore(this.db).get(cloud, service, first.number);
+      if (!snapshot || snapshot.prunedAt)
+        return {
+          error: 'SNAPSHOT_MISSING',
+          message: `cannot restore database ${first.db ?? '?'} for ${service}: ${snapshot ? `the snapshot taken before revision ${first.number}'s expand was deleted by retention at ${snapshot.prunedAt}` : `revision ${first.number} took no snapshot before its expand (its migrations have no snapshot)`}`,
+        };
+      restoreFrom = first.number;
+    } else if (options.restoreDatabase)
+      return {
+        error: 'INVALID_INPUT',
+        message: `--restore-database is not needed: no revision after ${number} contracted the database of ${service}, so its old code runs on the current schema; roll back without it (no data is lost)`,
       };
     const specs = await this.db.query<{ spec: ServiceSpec | null }>(
       `SELECT (SELECT s FROM jsonb_array_elements(record->'spec'->'services') s WHERE s->>'name' = $3) AS spec
@@ -352,6 +379,6 @@ export class RevisionStore {
     );
     const spec = specs[0]?.spec;
     if (!spec) return { error: 'NOT_FOUND', message: `service ${service} is not in revision ${number}` };
-    return { number, spec };
+    return { number, spec, ...(restoreFrom !== undefined && { restoreFrom }) };
   }
 }

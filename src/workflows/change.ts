@@ -28,7 +28,14 @@ import { OUTCOME_ATTRIBUTE_PATCH, RECORD_STORE_PATCH } from './patches';
 import { markOutcome } from './outcomeAttribute';
 import { CHANGES, SERVICE_CHANGES, count } from './metrics';
 import { CLOUD } from './searchAttributes';
-import type { ChangeInput, ChangeProgress, ChangeResult, MigrationReport, ServiceResult } from './types';
+import type {
+  ChangeInput,
+  ChangeProgress,
+  ChangeResult,
+  DatabaseHome,
+  MigrationReport,
+  ServiceResult,
+} from './types';
 import { failureMessage, unreachableHostOf } from './failures';
 
 const OK = new Set(['succeeded', 'unchanged']);
@@ -126,9 +133,20 @@ async function carryOut(raw: ChangeInput): Promise<ChangeResult> {
     if (entry) entry.status = status;
   };
 
+  /** Where the database a service migrates runs: its snapshots run there too. */
+  const databaseHome = (spec: ServiceSpec | null): DatabaseHome | undefined => {
+    const name = spec?.migrations?.database.service;
+    const db = toServices.find((s) => s.name === name) ?? fromServices.find((s) => s.name === name);
+    if (!db) return undefined;
+    const host = db.instances[0]?.host;
+    return { image: db.image, ...(host !== undefined && { host }) };
+  };
+
   const runService = async (name: string): Promise<ServiceResult> => {
     const target = toServices.find((s) => s.name === name) ?? null;
     const previous: ServiceSpec | null = fromServices.find((s) => s.name === name) ?? null;
+    const database = databaseHome(target) ?? databaseHome(previous);
+    const rollback = input.rollback?.service === name ? input.rollback : undefined;
     setStatus(name, 'running');
     try {
       const result = await executeChild(serviceRolloutWorkflow, {
@@ -143,6 +161,10 @@ async function carryOut(raw: ChangeInput): Promise<ChangeResult> {
             previous,
             recordSchema: RECORD_SCHEMA_REVISION,
             ...where,
+            // Only when there is one: inputs of other services stay as they were.
+            ...(database && { database }),
+            ...(rollback && { rollback: true }),
+            ...(rollback?.restoreFrom !== undefined && { restoreFrom: rollback.restoreFrom }),
           },
         ],
       });

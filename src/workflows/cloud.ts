@@ -266,9 +266,11 @@ export async function cloudWorkflow(input: CloudWorkflowInput): Promise<void> {
   };
 
   /** The record a rollback applies: the current record with one service's spec from an earlier revision. */
-  const rollbackRecord = async (p: RollbackRequest): Promise<{ record: CloudRecord; toRevision: number }> => {
+  const rollbackRecord = async (
+    p: RollbackRequest,
+  ): Promise<{ record: CloudRecord; toRevision: number; restoreFrom?: number }> => {
     const { current, spec } = rollbackBase(p);
-    let source: { number: number; spec: typeof spec };
+    let source: { number: number; spec: typeof spec; restoreFrom?: number };
     if (await useStore()) {
       try {
         source = await recordingLocal.storeRollbackSource({
@@ -277,6 +279,8 @@ export async function cloudWorkflow(input: CloudWorkflowInput): Promise<void> {
           current: current.number,
           currentSpec: spec,
           toRevision: p.toRevision,
+          // Sent only when asked: inputs of older rollbacks stay as they were.
+          ...(p.restoreDatabase && { restoreDatabase: true }),
         });
       } catch (error) {
         const cause = error instanceof ActivityFailure ? error.cause : error;
@@ -285,6 +289,8 @@ export async function cloudWorkflow(input: CloudWorkflowInput): Promise<void> {
         throw error;
       }
     } else {
+      if (p.restoreDatabase)
+        throw failure('INVALID_INPUT', 'restoring a database needs the record store (PATCHBAY_DATABASE_URL)');
       source = legacySource(legacy ?? [], p, current, spec);
     }
     const record: CloudRecord = {
@@ -294,16 +300,26 @@ export async function cloudWorkflow(input: CloudWorkflowInput): Promise<void> {
         services: current.record.spec.services.map((s) => (s.name === p.service ? source.spec : s)),
       },
     };
-    return { record, toRevision: source.number };
+    return {
+      record,
+      toRevision: source.number,
+      ...(source.restoreFrom !== undefined && { restoreFrom: source.restoreFrom }),
+    };
   };
 
   setHandler(
     rollbackUpdate,
     async (payload) => {
       const p = messagePayloads().RollbackPayload.parse(payload);
-      const { record, toRevision } = await rollbackRecord(p);
-      const message = p.message || `rollback ${p.service} to revision ${toRevision}`;
-      return accept(record, 'rollback', p.author, message, { service: p.service, toRevision });
+      const { record, toRevision, restoreFrom } = await rollbackRecord(p);
+      const restoring =
+        restoreFrom !== undefined ? ` restoring its database (snapshot of revision ${restoreFrom})` : '';
+      const message = p.message || `rollback ${p.service} to revision ${toRevision}${restoring}`;
+      return accept(record, 'rollback', p.author, message, {
+        service: p.service,
+        toRevision,
+        ...(restoreFrom !== undefined && { restoreFrom }),
+      });
     },
     {
       validator: (payload) => {
@@ -392,6 +408,7 @@ export async function cloudWorkflow(input: CloudWorkflowInput): Promise<void> {
           from: previous ? normalise(previous.record) : null,
           to: normalise(revision.record),
           recordSchema: RECORD_SCHEMA_REVISION,
+          ...(revision.rollbackOf && { rollback: revision.rollbackOf }),
         },
       ],
     });

@@ -18,6 +18,11 @@ export const RollbackPayload = z
     service: z.string().min(1),
     /** Default: the last applied revision before the current one whose spec of this service differs. */
     toRevision: z.number().int().min(1).optional(),
+    /**
+     * Across a revision that contracted the service's database: restore the snapshot taken before
+     * that revision's expand (writes since are lost). Refused when no contract lies in between.
+     */
+    restoreDatabase: z.boolean().default(false),
     message: z.string().max(2_000).default(''),
     author: z.string().min(1).max(200),
   })

@@ -5,7 +5,7 @@
 import { setHandler } from '@temporalio/workflow';
 import type { JobResult, LbTarget } from '../activities/types';
 import { imageVersion } from '../record/identity';
-import type { InstanceSpec, JobSpec, ServiceSpec } from '../record/schema';
+import type { InstanceSpec, JobSpec, MigrationsSpec, ServiceSpec, SnapshotSpec } from '../record/schema';
 import { RECORD_SCHEMA_REVISION } from '../record/schemaRevision';
 import { failureMessage } from './failures';
 import { serviceProgressQuery } from './messages';
@@ -22,11 +22,27 @@ import {
 } from './metrics';
 import { installOperatorGate } from './operatorGate';
 import { serviceRuntime, type CompensationStep, type RolloutUnit } from './runtimes';
-import { unwind } from './saga';
+import { commit, unwind } from './saga';
 import { recordSchema } from './schemas';
-import { migrationsDue, newMigrationReport, runMigrationPhase } from './migrations';
+import {
+  countRows,
+  migrationsDue,
+  newMigrationReport,
+  restoreSnapshot,
+  runMigrationPhase,
+  snapshotHost,
+  takeSnapshot,
+} from './migrations';
+import { recording } from './activityProxies';
 import { balancerActivities, lbTargetOf } from './traffic';
-import type { InstancePhase, ServiceProgress, ServiceResult, ServiceRolloutInput } from './types';
+import type {
+  InstancePhase,
+  MigrationReport,
+  RestoreReport,
+  ServiceProgress,
+  ServiceResult,
+  ServiceRolloutInput,
+} from './types';
 
 const nowIso = (): string => new Date().toISOString();
 
@@ -93,7 +109,8 @@ async function rollout(raw: ServiceRolloutInput, outOfService: OutOfServiceGauge
   const { action } = plan;
   progress.action = action;
   // Made before the first phase, so a failure in any of them is in the result too.
-  const migrating = migrationsDue(target, action);
+  // A rollback puts older code back: its migrations have nothing to do on the newer schema.
+  const migrating = input.rollback ? undefined : migrationsDue(target, action);
   const migrationReport = migrating && newMigrationReport(migrating);
 
   const result = (
@@ -120,14 +137,82 @@ async function rollout(raw: ServiceRolloutInput, outOfService: OutOfServiceGauge
   });
   if (action === 'unchanged') return result('unchanged', []);
 
-  /** Check, expand and migrate, in that order, before any instance: old code runs on the expanded schema. */
+  const database = migrating && `${migrating.database.service}/${migrating.database.name}`;
+  /** The dump before expand: what a rollback past this revision's contract would restore. */
+  const snapshotBefore = async (spec: ServiceSpec, snapshot: SnapshotSpec, into: MigrationReport) => {
+    const label = 'migrations snapshot';
+    report(label, 'starting', database);
+    const beyond = await recording.storeSnapshotsBeyondRetention({
+      cloud: input.cloud,
+      service,
+      revision,
+      keep: snapshot.keep,
+    });
+    const home = { cloud: input.cloud, service, revision, home: input.database };
+    const host = snapshotHost(spec, snapshot, input.database);
+    // Only files on the host the job runs on can go; others stay listed until a snapshot runs there.
+    const prune = beyond.filter((s) => s.host === host);
+    const taken = await takeSnapshot(
+      runtime,
+      spec,
+      home,
+      snapshot,
+      prune.map((s) => s.path),
+    );
+    const rows = await countRows(runtime, spec, input.database, snapshot);
+    const startedAt = taken.job.startedAt ?? nowIso();
+    await recording.storeSnapshotTaken({
+      snapshot: {
+        cloud: input.cloud,
+        service,
+        revision,
+        database: { ...(migrating as MigrationsSpec).database },
+        host: taken.host,
+        path: taken.path,
+        sha256: taken.sha256,
+        bytes: taken.bytes,
+        durationMs: taken.job.durationMs,
+        takenAt: startedAt,
+        ...(rows && { rows }),
+      },
+      pruned: prune.map((s) => s.revision),
+    });
+    into.phases.push({
+      stage: 'snapshot',
+      startedAt,
+      durationMs: taken.job.durationMs,
+      exitCode: taken.job.exitCode,
+      output: taken.job.output ?? '',
+    });
+    into.snapshot = {
+      host: taken.host,
+      path: taken.path,
+      sha256: taken.sha256,
+      bytes: taken.bytes,
+      durationMs: taken.job.durationMs,
+      takenAt: startedAt,
+      ...(rows && { rows }),
+      ...(prune.length > 0 && { pruned: prune.map((s) => s.revision) }),
+    };
+    report(
+      label,
+      'done',
+      `${taken.bytes} bytes in ${taken.job.durationMs} ms, sha256 ${taken.sha256.slice(0, 12)}`,
+    );
+  };
+
+  /** Check, snapshot, expand and migrate, in that order, before any instance: old code runs on the expanded schema. */
   const migrateBefore = async (spec: ServiceSpec): Promise<void> => {
     if (!migrating || !migrationReport) return;
-    for (const stage of ['check-before', 'expand', 'migrate'] as const) {
+    for (const stage of ['check-before', 'snapshot', 'expand', 'migrate'] as const) {
+      if (stage === 'snapshot') {
+        if (migrating.snapshot) await snapshotBefore(spec, migrating.snapshot, migrationReport);
+        continue;
+      }
       const step = migrating[stage === 'check-before' ? 'check' : stage];
       if (!step) continue;
       const label = `migrations ${stage}`;
-      report(label, 'starting', `${migrating.database.service}/${migrating.database.name}`);
+      report(label, 'starting', database);
       const done = await runMigrationPhase(runtime, spec, stage, step);
       migrationReport.phases.push(done);
       report(label, 'done', `exit ${done.exitCode} after ${done.durationMs} ms`);
@@ -159,7 +244,11 @@ async function rollout(raw: ServiceRolloutInput, outOfService: OutOfServiceGauge
   for (const unit of plan.remove) report(unit.id, 'pending', 'not in the record any more');
 
   const steps: CompensationStep[] = [];
-  const replaceOne = async (unit: RolloutUnit, spec: ServiceSpec): Promise<void> => {
+  /** Takes a unit out of service (drained, stopped and kept where the runtime keeps it). */
+  const retireOne = async (
+    unit: RolloutUnit,
+    spec: ServiceSpec,
+  ): Promise<{ lb: LbTarget | null; step: CompensationStep }> => {
     // Only a serving unit is drained and re-enabled; a new one comes up as HAProxy's config says.
     const lb = unit.retireFirst ? lbOf(unit.instance) : null;
     // Recorded before acting, so a failure halfway through retiring is compensated too.
@@ -170,6 +259,19 @@ async function rollout(raw: ServiceRolloutInput, outOfService: OutOfServiceGauge
       report(unit.id, 'retiring');
       await runtime.retire(unit, spec);
     }
+    return { lb, step };
+  };
+  const replaceOne = async (unit: RolloutUnit, spec: ServiceSpec): Promise<void> => {
+    const { lb, step } = await retireOne(unit, spec);
+    await startOne(unit, spec, lb, step);
+  };
+  /** Starts a unit's replacement and waits until it serves: health gate, balancer, bake. */
+  const startOne = async (
+    unit: RolloutUnit,
+    spec: ServiceSpec,
+    lb: LbTarget | null,
+    step: CompensationStep,
+  ): Promise<void> => {
     report(unit.id, 'starting', runtime.describeStart(spec));
     const started = await runtime.start(unit, spec, step);
     report(unit.id, 'health-gate', started.detail);
@@ -202,6 +304,116 @@ async function rollout(raw: ServiceRolloutInput, outOfService: OutOfServiceGauge
     }
     report(unit.id, 'done', healthy);
   };
+
+  /**
+   * A rollback across a contract (--restore-database): every unit stopped (undoable: kept), the
+   * database loaded from the snapshot taken before the contracting revision's expand, then the old
+   * units started and gated. Past the load there is no going back to the newer code (it needs the
+   * newer schema), so a failure then stops the service for an operator instead of unwinding.
+   */
+  const restoreRollout = async (from: number, spec: ServiceSpec): Promise<ServiceResult> => {
+    const migrations = previous?.migrations ?? spec.migrations;
+    const snapshotSpec = migrations?.snapshot;
+    const taken = await recording.storeSnapshot({ cloud: input.cloud, service, revision: from });
+    if (!migrations || !snapshotSpec || !taken || taken.prunedAt)
+      return result(
+        'failed',
+        [],
+        `cannot restore the database of ${service}: ${!snapshotSpec ? 'its record names no migrations.snapshot (and so no restore command)' : !taken ? `no snapshot of revision ${from}` : `the snapshot of revision ${from} was deleted by retention at ${taken.prunedAt}`} (${runtime.untouched})`,
+      );
+    const db = `${taken.database.service}/${taken.database.name}`;
+    const label = 'migrations restore';
+    report(label, 'pending', `${db} from the snapshot of revision ${from} (${taken.takenAt})`);
+    for (const unit of plan.replace) report(unit.id, 'pending', 'stopped before the restore');
+    const kept: Array<{ unit: RolloutUnit; lb: LbTarget | null; step: CompensationStep }> = [];
+    let stopFailure: string | undefined;
+    for (const unit of plan.replace) {
+      try {
+        kept.push({ unit, ...(await retireOne(unit, spec)) });
+      } catch (error) {
+        stopFailure = failureMessage(error);
+        report(unit.id, 'failed', stopFailure);
+        break;
+      }
+    }
+    const undo = async (why: string): Promise<ServiceResult> => {
+      const unwound = await unwind(steps, revision, gate, report);
+      if (!unwound.complete)
+        return result('failed', [], `${why}; then ${unwound.reason} (abandoned by operator)`);
+      return result('rolled-back', [], why);
+    };
+    if (stopFailure) return undo(`${stopFailure} (before the restore: the database is untouched)`);
+
+    // The loss window ends now: nothing of this service writes any more.
+    const windowEnd = nowIso();
+    let rowsBefore: Record<string, number> | undefined;
+    let loaded: JobResult | undefined;
+    while (!loaded) {
+      try {
+        rowsBefore ??= await countRows(runtime, spec, input.database, snapshotSpec);
+        report(label, 'starting', `${db}: ${taken.path} on ${taken.host} (${taken.bytes} bytes)`);
+        loaded = await restoreSnapshot(runtime, spec, input.database, snapshotSpec, taken);
+      } catch (error) {
+        const why = `restoring ${db} from the snapshot of revision ${from} failed: ${failureMessage(error)}`;
+        report(label, 'failed', why);
+        // The load may have dropped the database already: an operator decides, nothing is guessed.
+        const decision = await gate.waitForDecision('restore-failed', why, ['retry', 'abandon']);
+        if (decision === 'abandon')
+          return undo(
+            `${why} (abandoned by operator: the newer code is back, on whatever the database now holds)`,
+          );
+      }
+    }
+    report(label, 'done', `${loaded.durationMs} ms`);
+    await recording.storeSnapshotRestored({ cloud: input.cloud, service, revision: from, at: windowEnd });
+    const tables = [...new Set([...Object.keys(taken.rows ?? {}), ...Object.keys(rowsBefore ?? {})])].sort();
+    const restoreReport: RestoreReport = {
+      database: taken.database,
+      snapshot: {
+        revision: from,
+        takenAt: taken.takenAt,
+        host: taken.host,
+        path: taken.path,
+        sha256: taken.sha256,
+        bytes: taken.bytes,
+      },
+      startedAt: loaded.startedAt ?? windowEnd,
+      durationMs: loaded.durationMs,
+      lossWindow: { from: taken.takenAt, to: windowEnd },
+      ...(rowsBefore && {
+        rows: tables.map((table) => ({
+          table,
+          atSnapshot: taken.rows?.[table] ?? null,
+          beforeRestore: rowsBefore?.[table] ?? null,
+        })),
+      }),
+      output: loaded.output ?? '',
+    };
+    let startFailure: string | undefined;
+    for (const { unit, lb, step } of kept) {
+      try {
+        await startOne(unit, spec, lb, step);
+      } catch (error) {
+        startFailure = failureMessage(error);
+        report(unit.id, 'failed', startFailure);
+        break;
+      }
+    }
+    // The newer units cannot run on the restored schema: what was kept of them goes either way.
+    await commit(steps);
+    const restored = (status: ServiceResult['status'], reason?: string): ServiceResult => ({
+      ...result(status, [], reason),
+      restore: restoreReport,
+    });
+    if (startFailure)
+      return restored(
+        'failed',
+        `${startFailure} (after the restore of ${db}: the newer units were removed, they need the newer schema; fix the cause and apply again)`,
+      );
+    return restored('succeeded');
+  };
+
+  if (input.restoreFrom !== undefined && target) return restoreRollout(input.restoreFrom, target);
 
   let failure: string | undefined;
   if (target) {

@@ -19,7 +19,8 @@ export interface Revision {
   /** Why a revision did not apply: instance, check and last response. */
   reason?: string;
   /** Set for revisions made by `rollback`: which service was taken back to which revision. */
-  rollbackOf?: { service: string; toRevision: number };
+  /** restoreFrom: the rollback restores the service's database from the snapshot taken by that revision. */
+  rollbackOf?: { service: string; toRevision: number; restoreFrom?: number };
   services?: ServiceResult[];
 }
 
@@ -110,10 +111,42 @@ export interface ServiceResult {
   jobs?: JobResult[];
   /** Set when the service's migrations ran in this revision (a new image with `migrations`). */
   migrations?: MigrationReport;
+  /** Set when this revision (a rollback with --restore-database) restored the service's database. */
+  restore?: RestoreReport;
 }
 
 /** A migration phase as the revision records it; check runs twice, before expand and after contract. */
-export type MigrationStage = 'check-before' | 'expand' | 'migrate' | 'contract' | 'check-after';
+export type MigrationStage =
+  'check-before' | 'snapshot' | 'expand' | 'migrate' | 'contract' | 'check-after' | 'restore';
+
+/** The dump a revision took before its expand (the store's `snapshots` row has the same). */
+export interface SnapshotReport {
+  host: string;
+  path: string;
+  sha256: string;
+  bytes: number;
+  durationMs: number;
+  takenAt: string;
+  /** Rows per table at the snapshot, when the record says how to count them. */
+  rows?: Record<string, number>;
+  /** Revisions whose older snapshots retention deleted to make room. */
+  pruned?: number[];
+}
+
+/**
+ * A restore of a service's database from a snapshot (rollback --restore-database). The loss window:
+ * whatever was written between the snapshot and the restore is gone; `rows` says how much, per table,
+ * where the record says how to count (null: the table did not exist then).
+ */
+export interface RestoreReport {
+  database: { service: string; name: string };
+  snapshot: { revision: number; takenAt: string; host: string; path: string; sha256: string; bytes: number };
+  startedAt: string;
+  durationMs: number;
+  lossWindow: { from: string; to: string };
+  rows?: Array<{ table: string; atSnapshot: number | null; beforeRestore: number | null }>;
+  output: string;
+}
 
 export interface MigrationPhaseRecord {
   stage: MigrationStage;
@@ -133,6 +166,7 @@ export interface MigrationPhaseRecord {
 export interface MigrationReport {
   database: { service: string; name: string };
   phases: MigrationPhaseRecord[];
+  snapshot?: SnapshotReport;
   contract: 'pending' | 'done' | 'skipped' | 'failed' | 'not-run' | 'none';
   /** When contract finished: from then on older revisions need the database restored to run again. */
   contractedAt?: string;
@@ -148,6 +182,18 @@ export interface ServiceRolloutInput extends RuntimeTarget {
   previous: ServiceSpec | null;
   /** RECORD_SCHEMA_REVISION the specs were normalised with; absent or older: the workflow parses them. */
   recordSchema?: number;
+  /** Where the service's database runs (its service's image and first host): snapshots run there. */
+  database?: DatabaseHome;
+  /** An on-demand rollback: no migrations run. */
+  rollback?: boolean;
+  /** Restore the database from the snapshot this revision took, between stopping and starting. */
+  restoreFrom?: number;
+}
+
+/** The image and host of the service that hosts a database (host: none on Kubernetes). */
+export interface DatabaseHome {
+  image: string;
+  host?: string;
 }
 
 export interface ServiceRevertInput {
@@ -165,6 +211,11 @@ export interface ChangeInput {
   to: CloudRecord;
   /** RECORD_SCHEMA_REVISION the records were normalised with; absent or older: the workflow parses them. */
   recordSchema?: number;
+  /**
+   * An on-demand rollback of this service: it runs no migrations (the older code's expand has nothing
+   * to do on a newer schema); restoreFrom: its database is restored from the snapshot that revision took.
+   */
+  rollback?: { service: string; restoreFrom?: number };
 }
 
 export interface ChangeResult {
@@ -194,7 +245,7 @@ export interface ServiceProgress {
 }
 
 export interface OperatorBlock {
-  kind: 'rollout-failed' | 'compensation-failed' | 'contract-approval' | 'contract-failed';
+  kind: 'rollout-failed' | 'compensation-failed' | 'contract-approval' | 'contract-failed' | 'restore-failed';
   reason: string;
   allowed: OperatorAction[];
   since: string;

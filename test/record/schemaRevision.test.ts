@@ -8,6 +8,7 @@ import { RECORD_SCHEMA_REVISION } from '../../src/record/schemaRevision';
 const DIGESTS: Record<number, string> = {
   1: '4543a6bd6dd22994e0d8f4f474557bd2c1607b75806f226e2d7573a2d8a097c4',
   2: 'b9f2fe9f03bd0be802e975fa26646f76a42b4f72f110b8f2e102d52406a166a7',
+  3: 'c69c89df4cb8aff152f347ddf4ac467d5f3b9efbf5570f7e4e1dfc2a5df04cdc',
 };
 
 test('the record schema has not changed without a new RECORD_SCHEMA_REVISION', () => {

@@ -4,6 +4,7 @@
 import { failure } from '../../src/lib/failures';
 import type { ServiceSpec } from '../../src/record/schema';
 import type { AuditEntry } from '../../src/store/auditStore';
+import type { SnapshotRecord } from '../../src/store/snapshotStore';
 import {
   serviceSpecHash,
   type AcceptedRevision,
@@ -27,6 +28,8 @@ export interface FakeStore {
   /** Revisions by cloud, then number. */
   revisions: Map<string, Map<number, StoredRevision>>;
   audit: Map<string, AuditEntry>;
+  /** Snapshots by "cloud/service/revision". */
+  snapshots: Map<string, SnapshotRecord>;
   /** Every call, in order: activity name and the revision number (or audit key) it was about. */
   calls: Array<{ activity: string; cloud?: string; number?: number; key?: string }>;
   /** A cloud's revisions, oldest first. */
@@ -185,6 +188,50 @@ function storeActivities(state: Omit<FakeStore, 'activities' | 'rows'>) {
       state.calls.push({ activity: 'storeAudit', key: entry.key });
       if (!state.audit.has(entry.key)) state.audit.set(entry.key, structuredClone(entry));
     },
+
+    // Snapshots as src/store/snapshotStore.ts keeps them: keyed by cloud, service and revision.
+    async storeSnapshotsBeyondRetention(input: {
+      cloud: string;
+      service: string;
+      revision: number;
+      keep: number;
+    }) {
+      state.calls.push({
+        activity: 'storeSnapshotsBeyondRetention',
+        cloud: input.cloud,
+        number: input.revision,
+      });
+      return [...state.snapshots.values()]
+        .filter(
+          (s) =>
+            s.cloud === input.cloud &&
+            s.service === input.service &&
+            s.revision !== input.revision &&
+            !s.prunedAt,
+        )
+        .sort((a, b) => b.revision - a.revision)
+        .slice(Math.max(input.keep - 1, 0))
+        .map(({ revision, host, path }) => ({ revision, host, path }));
+    },
+    async storeSnapshotTaken(input: { snapshot: SnapshotRecord; pruned: number[] }): Promise<void> {
+      const s = input.snapshot;
+      state.calls.push({ activity: 'storeSnapshotTaken', cloud: s.cloud, number: s.revision });
+      state.snapshots.set(`${s.cloud}/${s.service}/${s.revision}`, structuredClone(s));
+      for (const r of input.pruned) {
+        const old = state.snapshots.get(`${s.cloud}/${s.service}/${r}`);
+        if (old) old.prunedAt ??= s.takenAt;
+      }
+    },
+    async storeSnapshot(input: { cloud: string; service: string; revision: number }) {
+      state.calls.push({ activity: 'storeSnapshot', cloud: input.cloud, number: input.revision });
+      const s = state.snapshots.get(`${input.cloud}/${input.service}/${input.revision}`);
+      return s ? structuredClone(s) : null;
+    },
+    async storeSnapshotRestored(input: { cloud: string; service: string; revision: number; at: string }) {
+      state.calls.push({ activity: 'storeSnapshotRestored', cloud: input.cloud, number: input.revision });
+      const s = state.snapshots.get(`${input.cloud}/${input.service}/${input.revision}`);
+      if (s) s.lastRestoredAt = input.at;
+    },
   };
 }
 
@@ -193,6 +240,7 @@ export function createFakeStore(): FakeStore {
     clouds: new Map<string, FakeCloudRow>(),
     revisions: new Map<string, Map<number, StoredRevision>>(),
     audit: new Map<string, AuditEntry>(),
+    snapshots: new Map<string, SnapshotRecord>(),
     calls: [] as FakeStore['calls'],
   };
   return {

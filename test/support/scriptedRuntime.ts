@@ -35,6 +35,17 @@ export type RuntimeOp =
   | 'lbDrain'
   | 'lbEnable';
 
+/**
+ * What a captured job prints: a snapshot its checksum line (a digest made of the revision), a rows
+ * job one line per table (rows grow with the revision, as a database's writes would), others "ok".
+ */
+function scriptedJobOutput(input: JobInput): string {
+  if (input.job.name === 'migrate-snapshot')
+    return `dumped\npatchbay-snapshot sha256=${String(input.revision).padStart(64, '0')} bytes=${1000 + input.revision}`;
+  if (input.job.name === 'migrate-rows') return `users ${10 * input.revision}\ntokens ${input.revision}`;
+  return `${input.job.name} r${input.revision}: ok`;
+}
+
 export interface Fault {
   op: RuntimeOp;
   /** Only for this service / instance ("<host>-<port>") / cloud; any when unset. */
@@ -227,7 +238,7 @@ export function createScriptedRuntime() {
           durationMs: 0,
           ...(input.capture && {
             startedAt: new Date(Context.current().info.currentAttemptScheduledTimestampMs).toISOString(),
-            output: `${input.job.name} r${input.revision}: ok`,
+            output: scriptedJobOutput(input),
           }),
         }),
       );

@@ -267,4 +267,167 @@ describe('schema migrations (time-skipping, in-memory runtime)', () => {
       clear();
     }
   });
+
+  describe('snapshot and restore', () => {
+    const SNAP = {
+      ...MIGRATIONS,
+      snapshot: {
+        command: ['dump'],
+        image: 'x/db:v1',
+        directory: '/srv/snapshots',
+        keep: 2,
+        restore: { command: ['load'] },
+        rows: { command: ['count'] },
+      },
+    };
+    const v = (n: number) => ({ api: `x/api:v${n}`, web: 'x/web:v1' });
+
+    test('a snapshot before expand: checksum, size and rows recorded, in the store; retention keeps `keep`', async () => {
+      const { cloud, r1 } = await onV1('snap', SNAP);
+      const r2 = record(cloud, v(2), SNAP);
+      expect((await change(cloud, 2, r1, r2)).outcome).toBe('applied');
+      const result = await change(cloud, 3, r2, record(cloud, v(3), SNAP));
+      expect(result.outcome).toBe('applied');
+      expect(timeline(cloud, 3).slice(0, 5)).toEqual([
+        'job migrate-check-before',
+        'job migrate-snapshot',
+        'job migrate-rows',
+        'job migrate-expand',
+        'job migrate-migrate',
+      ]);
+      const m = api(result).migrations!;
+      expect(m.phases.map((p) => p.stage)).toEqual([
+        'check-before',
+        'snapshot',
+        'expand',
+        'migrate',
+        'contract',
+        'check-after',
+      ]);
+      expect(m.snapshot).toMatchObject({
+        path: `/srv/snapshots/${cloud}/api-r3.sql`,
+        sha256: '3'.padStart(64, '0'),
+        bytes: 1003,
+        rows: { users: 30, tokens: 3 },
+        // keep 2: revision 3's and 2's stay, revision 1's file goes.
+        pruned: [1],
+      });
+      const stored = [1, 2, 3].map((n) => fast.store.snapshots.get(`${cloud}/api/${n}`));
+      expect(stored.map((s) => [s?.revision, !!s?.prunedAt])).toEqual([
+        [1, true],
+        [2, false],
+        [3, false],
+      ]);
+      expect(stored[2]).toMatchObject({ host: 'ctl1', sha256: m.snapshot!.sha256, rows: { users: 30 } });
+    });
+
+    test('a failed snapshot stops the revision before expand, with nothing touched', async () => {
+      const { cloud, r1 } = await onV1('snap-fails', SNAP);
+      const clear = failJob(cloud, 'snapshot', 'mariadb-dump: Got error: 1045: Access denied');
+      try {
+        const result = await change(cloud, 2, r1, record(cloud, v(2), SNAP));
+        expect(result.outcome).toBe('failed');
+        expect(api(result).reason).toMatch(/Access denied.*before any instance was touched/s);
+        expect(jobsRun(cloud, 2)).toEqual(['migrate-check-before']);
+        expect(fast.runtime.calls(cloud, 'retireInstance').filter((e) => e.revision === 2)).toEqual([]);
+        expect(fast.store.snapshots.get(`${cloud}/api/2`)).toBeUndefined();
+      } finally {
+        clear();
+      }
+    });
+
+    /** r1 (v1) -> r2 (v2, snapshot then contract): the rollback to v1 restores r2's snapshot. */
+    async function contracted(prefix: string) {
+      const { cloud, r1 } = await onV1(prefix, SNAP);
+      const r2 = record(cloud, v(2), SNAP);
+      expect((await change(cloud, 2, r1, r2)).outcome).toBe('applied');
+      const back = { ...r1, spec: { ...r1.spec, services: r1.spec.services } };
+      const restore = (revision: number) =>
+        fast.client.workflow.start(changeWorkflow, {
+          taskQueue: fast.taskQueue,
+          workflowId: changeWorkflowId(cloud, revision),
+          args: [
+            {
+              cloud,
+              revision,
+              previousRevision: revision - 1,
+              from: r2,
+              to: back,
+              rollback: { service: 'api', restoreFrom: 2 },
+            },
+          ],
+        });
+      return { cloud, restore };
+    }
+
+    test('rollback --restore-database: every unit stopped, the snapshot loaded, the old code started; no migration runs; the loss window reported', async () => {
+      const { cloud, restore } = await contracted('restore');
+      const result = await (await restore(3)).result();
+      expect(result.outcome).toBe('applied');
+      const a = api(result);
+      expect(a).toMatchObject({ status: 'succeeded', toVersion: 'v1' });
+      expect(a.migrations).toBeUndefined();
+      // Both instances stopped before the load, both started after it; no expand of the old code.
+      const calls = fast.runtime.calls(cloud).filter((e) => e.revision === 3);
+      const order = calls
+        .filter(
+          (e) => !/fail/.test(e.outcome) && ['retireInstance', 'startInstance', 'runJob'].includes(e.op),
+        )
+        .map((e) => (e.op === 'runJob' ? e.instance : `${e.op} ${e.instance}`));
+      expect(order).toEqual([
+        'retireInstance ctl1-8101',
+        'retireInstance ctl1-8102',
+        'migrate-rows',
+        'migrate-restore',
+        'startInstance ctl1-8101',
+        'startInstance ctl1-8102',
+      ]);
+      expect(a.restore).toMatchObject({
+        database: { service: 'db', name: 'api' },
+        snapshot: { revision: 2, sha256: '2'.padStart(64, '0'), path: `/srv/snapshots/${cloud}/api-r2.sql` },
+        rows: [
+          { table: 'tokens', atSnapshot: 2, beforeRestore: 3 },
+          { table: 'users', atSnapshot: 20, beforeRestore: 30 },
+        ],
+      });
+      expect(Date.parse(a.restore!.lossWindow.to)).toBeGreaterThanOrEqual(
+        Date.parse(a.restore!.lossWindow.from),
+      );
+      expect(fast.store.snapshots.get(`${cloud}/api/2`)?.lastRestoredAt).toBe(a.restore!.lossWindow.to);
+      // The newer units are gone (committed) as the rollout ends, not left for the change to revert.
+      const all = fast.runtime.calls(cloud);
+      const loaded = all.findIndex((e) => e.instance === 'migrate-restore' && e.revision === 3);
+      expect(all.slice(loaded).filter((e) => e.op === 'commitInstance' && e.outcome === 'ok')).toHaveLength(
+        2,
+      );
+    });
+
+    test('a failed restore waits for an operator; abandon puts the newer units back', async () => {
+      const { cloud, restore } = await contracted('restore-fails');
+      const clear = failJob(cloud, 'restore', 'ERROR 1049 (42000): Unknown database');
+      try {
+        const handle = await restore(3);
+        const service = fast.client.workflow.getHandle(`cloud:${cloud}:r3:api`);
+        const block = await eventually('the restore gate', async () => {
+          const progress = await service.query(serviceProgressQuery).catch(() => null);
+          if (!progress?.blocked) await fast.env.sleep(500);
+          return progress?.blocked;
+        });
+        expect(block).toMatchObject({ kind: 'restore-failed', allowed: ['retry', 'abandon'] });
+        expect(block.reason).toMatch(
+          /restoring db\/api from the snapshot of revision 2 failed: .*Unknown database/s,
+        );
+        await service.executeUpdate(resolveUpdate, {
+          args: [{ action: 'abandon', author: 'jest', note: '' }],
+        });
+        const result = await handle.result();
+        expect(result.outcome).toBe('rolled-back');
+        expect(api(result).reason).toMatch(/abandoned by operator/);
+        expect(fast.runtime.calls(cloud, 'restoreInstance').filter((e) => e.revision === 3)).toHaveLength(2);
+        expect(fast.runtime.calls(cloud, 'startInstance').filter((e) => e.revision === 3)).toEqual([]);
+      } finally {
+        clear();
+      }
+    });
+  });
 });
