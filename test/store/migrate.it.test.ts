@@ -11,7 +11,12 @@ import { testStoreUrl } from '../support/store';
 
 jest.setTimeout(60_000);
 
-const ALL = ['1733400000001_record-store', '1733400000002_read-views', '1733400000003_unreachable-hosts'];
+const ALL = [
+  '1733400000001_record-store',
+  '1733400000002_read-views',
+  '1733400000003_unreachable-hosts',
+  '1733400000004_snapshots',
+];
 const LATEST = ALL.at(-1);
 const TABLES = ['audit_log', 'campaign_clouds', 'campaigns', 'clouds', 'revision_services', 'revisions'];
 const VIEWS = ['patchbay_campaign_outcomes', 'patchbay_inventory', 'patchbay_revisions'];

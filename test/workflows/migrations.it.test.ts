@@ -5,8 +5,8 @@
 // rolls the image back onto the expanded schema without contracting; after a contract a rollback
 // is refused. Every phase's output is recorded with the job's secret masked.
 import { execFileSync } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { createHash, randomBytes } from 'node:crypto';
+import { existsSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { Client, Connection } from '@temporalio/client';
 import { parse } from 'yaml';
 import { OPENSTACK_EXAMPLE } from '../../src/lab/openstackLab';
@@ -58,9 +58,37 @@ const sqlJob = (statements: string, echoPassword = false) => ({
   timeout: '60s',
 });
 const CHECK = sqlJob("SELECT CONCAT('schema ', version) FROM schema_version", true);
+/** Snapshots go to a directory of this run on the (only) host; the dump drops and recreates `app`. */
+const SNAPSHOTS = `/tmp/pb/mig-snapshots-${process.pid}`;
+const client = (...args: string[]) => ['mariadb', '-h127.0.0.1', `-P${SQL}`, '-uapp', ...args];
+const SNAPSHOT = {
+  command: [
+    'mariadb-dump',
+    '-h127.0.0.1',
+    `-P${SQL}`,
+    '-uapp',
+    '--single-transaction',
+    '--add-drop-database',
+    '--databases',
+    'app',
+  ],
+  secretEnv: { MYSQL_PWD: 'env:PATCHBAY_TEST_MIG_APP_PW' },
+  directory: SNAPSHOTS,
+  keep: 3,
+  restore: { command: client() },
+  // Exact counts: the tables are small (a big one would read information_schema's estimate instead).
+  rows: {
+    command: [
+      'sh',
+      '-c',
+      `for t in $(${client('-N', '-e', "'SHOW TABLES'", 'app').join(' ')}); do echo "$t $(${client('-N', 'app', '-e').join(' ')} "SELECT COUNT(*) FROM $t")"; done`,
+    ],
+  },
+};
 const V1_SCHEMA = {
   database: { service: 'db', name: 'app' },
   check: CHECK,
+  snapshot: SNAPSHOT,
   expand: sqlJob(
     "CREATE TABLE IF NOT EXISTS schema_version (version varchar(20)); CREATE TABLE IF NOT EXISTS items (id int primary key, name varchar(50)); DELETE FROM schema_version; INSERT INTO schema_version VALUES ('1')",
   ),
@@ -69,6 +97,7 @@ const V1_SCHEMA = {
 const V2_SCHEMA = {
   database: { service: 'db', name: 'app' },
   check: CHECK,
+  snapshot: SNAPSHOT,
   expand: sqlJob(
     "ALTER TABLE items ADD COLUMN IF NOT EXISTS label varchar(50); UPDATE items SET label = name WHERE label IS NULL; UPDATE schema_version SET version = '2-expanded'",
   ),
@@ -132,6 +161,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await worker?.stop();
   await removeCloudContainers(cloud);
+  rmSync(SNAPSHOTS, { recursive: true, force: true });
 });
 
 test('a new service: its schema is made (check, expand) before its instances start', async () => {
@@ -142,8 +172,14 @@ test('a new service: its schema is made (check, expand) before its instances sta
   const m = appOf(result.services)!.migrations!;
   expect(m.phases.map((p) => [p.stage, p.exitCode])).toEqual([
     ['check-before', 1], // no schema_version table yet: the check's answer, not a failure
+    ['snapshot', 0],
     ['expand', 0],
   ]);
+  // The dump is on the host, whole, and hashes to what the revision recorded.
+  const dump = `${SNAPSHOTS}/${cloud}/app-r1.sql`;
+  expect(m.snapshot).toMatchObject({ host: 'local', path: dump, bytes: statSync(dump).size, rows: {} });
+  expect(createHash('sha256').update(readFileSync(dump)).digest('hex')).toBe(m.snapshot!.sha256);
+  expect(readFileSync(dump, 'utf8')).toContain('DROP DATABASE IF EXISTS `app`');
   expect(m.phases[0]!.output).toMatch(
     /^connected with password=\*\*\*\n.*ERROR 1146 .*schema_version' doesn't exist$/s,
   );
@@ -166,12 +202,28 @@ test('a failed expand stops the revision with nothing touched, the database erro
   expect(query('SELECT version FROM schema_version')).toBe('1');
 });
 
+test('a failed snapshot stops the revision before expand, with nothing touched', async () => {
+  const before = await snapshot(cloud);
+  const denied = { ...V2_SCHEMA, snapshot: { ...SNAPSHOT, secretEnv: {} } }; // no password for the dump
+  const { code, result } = await apply(record(FIXTURE.v2, denied));
+  expect(code).toBe(1);
+  expect(result.outcome).toBe('failed');
+  expect(result.reason).toMatch(
+    /migrate-snapshot .*Access denied for user 'app'.*before any instance was touched/s,
+  );
+  expect(appOf(result.services)!.migrations!.phases.map((p) => p.stage)).toEqual(['check-before']);
+  expect(await snapshot(cloud)).toEqual(before);
+  expect(query('SELECT version FROM schema_version')).toBe('1');
+  // Neither a dump nor a partial one is left behind.
+  expect(readdirSync(`${SNAPSHOTS}/${cloud}`).filter((f) => f.includes(`-r${result.revision}.`))).toEqual([]);
+});
+
 test('a failed gate after expand: the old image comes back and runs on the expanded schema; no contract, rows intact', async () => {
   const { code, result } = await apply(record(FIXTURE.broken, V2_SCHEMA, '3s'));
   expect(code).toBe(1);
   expect(result.outcome).toBe('rolled-back');
   const app = appOf(result.services)!;
-  expect(app.migrations!.phases.map((p) => p.stage)).toEqual(['check-before', 'expand']);
+  expect(app.migrations!.phases.map((p) => p.stage)).toEqual(['check-before', 'snapshot', 'expand']);
   expect(app.migrations!.contract).toBe('not-run');
   await waitFor('v1 on both', async () => (await servedVersions(APP)).every((v) => v === 'v1'), 20_000, 250);
   expect(query('SELECT version FROM schema_version')).toBe('2-expanded');
@@ -185,12 +237,17 @@ test('a patch contracts after every instance runs it; then a rollback is refused
   const m = appOf(result.services)!.migrations!;
   expect(m.phases.map((p) => [p.stage, p.exitCode])).toEqual([
     ['check-before', 0],
+    ['snapshot', 0],
     ['expand', 0],
     ['contract', 0],
     ['check-after', 0],
   ]);
   expect(m.phases[0]!.output).toContain('schema 2-expanded');
-  expect(m.phases[3]!.output).toContain('schema 2');
+  expect(m.phases[4]!.output).toContain('schema 2');
+  // keep: 3 — revisions 1, 2 and 4 had snapshots (3's failed): revision 1's file went.
+  expect(m.snapshot).toMatchObject({ rows: { items: 2, schema_version: 1 }, pruned: [1] });
+  expect(existsSync(`${SNAPSHOTS}/${cloud}/app-r1.sql`)).toBe(false);
+  expect(existsSync(m.snapshot!.path)).toBe(true);
   expect(m).toMatchObject({ contract: 'done', database: { service: 'db', name: 'app' } });
   expect(await servedVersions(APP)).toEqual(['v2', 'v2']);
   expect(query('SELECT id, label FROM items ORDER BY id')).toBe('1\talpha\n2\tbeta');
@@ -211,7 +268,39 @@ test('a patch contracts after every instance runs it; then a rollback is refused
   expect(refused.stderr).toContain(
     `cannot roll app back to revision 1: revision ${result.revision} contracted database db/app at ${m.contractedAt}`,
   );
+  expect(refused.stderr).toContain('add --restore-database');
   expect(await snapshot(cloud)).toEqual(before);
+});
+
+test('rollback --restore-database: the database as it was before the contracting expand, the old image on it, the loss window reported; the database container untouched', async () => {
+  query("INSERT INTO items (id, label) VALUES (3, 'gamma')"); // written after the snapshot: lost
+  const dbBefore = (await snapshot(cloud)).get(DB_CONTAINER);
+  expect(dbBefore).toBeDefined();
+  const out = await runCli(['rollback', cloud, 'app', '--restore-database', '--json'], QUEUE);
+  expect(out.code).toBe(0);
+  const result = JSON.parse(out.stdout) as { outcome: string; revision: number; services: ServiceResult[] };
+  expect(result.outcome).toBe('applied');
+  const app = appOf(result.services)!;
+  expect(app).toMatchObject({ status: 'succeeded', toVersion: 'v1' });
+  expect(app.migrations).toBeUndefined(); // v1's expand did not run on the newer schema
+  expect(app.restore).toMatchObject({
+    database: { service: 'db', name: 'app' },
+    snapshot: { revision: contracted, path: `${SNAPSHOTS}/${cloud}/app-r${contracted}.sql` },
+    rows: [
+      { table: 'items', atSnapshot: 2, beforeRestore: 3 },
+      { table: 'schema_version', atSnapshot: 1, beforeRestore: 1 },
+    ],
+  });
+  const window = app.restore!.lossWindow;
+  expect(Date.parse(window.to)).toBeGreaterThan(Date.parse(window.from));
+  expect(await servedVersions(APP)).toEqual(['v1', 'v1']);
+  expect(query('SELECT version FROM schema_version')).toBe('2-expanded');
+  expect(query('SELECT id, name, label FROM items ORDER BY id')).toBe('1\talpha\talpha\n2\tbeta\tbeta');
+  expect((await snapshot(cloud)).get(DB_CONTAINER)).toEqual(dbBefore);
+  const shown = await runCli(['show', cloud, String(result.revision)], QUEUE);
+  expect(shown.stdout).toContain(`restored from the snapshot of revision ${contracted}`);
+  expect(shown.stdout).toContain(`loss window: writes from ${window.from} to ${window.to} are gone`);
+  expect(shown.stdout).toContain('items: 2 rows at the snapshot, 3 before the restore (+1)');
 });
 
 test("the app's database password is in no history: the outputs hold *** in its place", async () => {
