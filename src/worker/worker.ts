@@ -3,6 +3,8 @@ import { Client, Connection } from '@temporalio/client';
 import { Worker, type WorkerOptions } from '@temporalio/worker';
 import { createActivities, type Activities } from '../activities';
 import { LABEL } from '../record/identity';
+import { parseDuration } from '../record/duration';
+import { PatchbayError } from '../lib/errors';
 import { dockerForHost } from '../runtime/dockerClient';
 import type { TemporalConfig } from '../lib/config';
 import { openDb, type Db } from '../store/db';
@@ -39,6 +41,7 @@ export async function createWorker(
   const { maxCachedWorkflows, workflowHeapMb } = workflowMemory(process.env);
   if (workflowHeapMb > 0) limitWorkflowThreadHeap(workflowHeapMb);
   const options: WorkerOptions = {
+    ...stickyTimeout(process.env),
     // Bounded: a fleet has thousands of cloud workflows; the worker keeps the busiest in memory and
     // replays the others when they wake.
     maxCachedWorkflows,
@@ -70,4 +73,21 @@ export async function createWorker(
     },
   };
   return { worker, connection };
+}
+
+/**
+ * How long a workflow's next task waits for the worker that ran its last one before any worker may
+ * take it (PATCHBAY_STICKY_TIMEOUT, e.g. "3s"; Temporal's default 10 s): after a worker dies, its
+ * workflows move on this much later. Lower means faster recovery and more full replays under load.
+ */
+function stickyTimeout(env: NodeJS.ProcessEnv): Pick<WorkerOptions, 'stickyQueueScheduleToStartTimeout'> {
+  const raw = env.PATCHBAY_STICKY_TIMEOUT;
+  if (raw === undefined || raw === '') return {};
+  const ms = parseDuration(raw);
+  if (ms === undefined || ms < 1_000)
+    throw new PatchbayError(
+      'ENVIRONMENT',
+      `PATCHBAY_STICKY_TIMEOUT must be a duration of 1s or more, e.g. "3s" (got "${raw}")`,
+    );
+  return { stickyQueueScheduleToStartTimeout: ms };
 }

@@ -17,6 +17,7 @@ import { FIXTURE } from '../support/fixtures';
 import { historyText } from '../support/histories';
 import {
   cloudName,
+  docker,
   fixtureRecord,
   removeCloudContainers,
   runCli,
@@ -148,15 +149,18 @@ async function apply(r: CloudRecordInput) {
 
 const appOf = (services: ServiceResult[] | undefined) => services?.find((s) => s.service === 'app');
 
+/** A killed worker's workflows move on after 2 s instead of Temporal's 10 s (its sticky queue). */
+const WORKER_ENV = {
+  PATCHBAY_TEST_MIG_ROOT_PW: ROOT_PW,
+  PATCHBAY_TEST_MIG_APP_PW: APP_PW,
+  PATCHBAY_STICKY_TIMEOUT: '2s',
+};
 let worker: WorkerProcess;
 /** The revision that contracted the schema (the last test reads its histories). */
 let contracted = 0;
 beforeAll(async () => {
   await removeCloudContainers(cloud);
-  worker = await startWorker(QUEUE, {
-    PATCHBAY_TEST_MIG_ROOT_PW: ROOT_PW,
-    PATCHBAY_TEST_MIG_APP_PW: APP_PW,
-  });
+  worker = await startWorker(QUEUE, WORKER_ENV);
 });
 afterAll(async () => {
   await worker?.stop();
@@ -321,4 +325,59 @@ test("the app's database password is in no history: the outputs hold *** in its 
   } finally {
     await connection.close();
   }
+});
+
+test('a worker killed during each phase (snapshot, expand, migrate, contract): a new one resumes it; no phase runs twice, no job container is left', async () => {
+  query('CREATE TABLE phase_runs (phase varchar(20), at datetime(3) DEFAULT NOW(3))');
+  // Each phase takes 3 s and leaves a row: not idempotent on purpose, so a second run would show.
+  const logged = (phase: string) => `DO SLEEP(3); INSERT INTO phase_runs (phase) VALUES ('${phase}')`;
+  const dumpCommand = SNAPSHOT.command.join(' ');
+  const durable = {
+    database: { service: 'db', name: 'app' },
+    snapshot: {
+      ...SNAPSHOT,
+      command: [
+        'sh',
+        '-c',
+        `${client('app', '-e', `"${logged('snapshot')}"`).join(' ')} >&2 && exec ${dumpCommand}`,
+      ],
+    },
+    expand: sqlJob(logged('expand')),
+    migrate: sqlJob(logged('migrate')),
+    contract: sqlJob(logged('contract')),
+  };
+  const r = record(FIXTURE.v2, durable);
+  const accepted = runCli(['apply', writeRecord(r), '--json'], QUEUE);
+  const phases = ['snapshot', 'expand', 'migrate', 'contract'];
+  let revision = 0;
+  for (const phase of phases) {
+    const running = await waitFor(
+      `the ${phase} job running`,
+      async () => {
+        const containers = await docker.listContainers({
+          filters: { name: [`pb-${cloud}-app-job-migrate-${phase}-r`], status: ['running'] },
+        });
+        return containers[0];
+      },
+      60_000,
+      100,
+    );
+    revision = Number(/-r(\d+)$/.exec(running.Names[0]!)![1]);
+    // The phase's activity runs on the worker killed; the next one is up already (its start-up is not
+    // what this tests), so the phase resumes as soon as the heartbeat timeout notices the death.
+    const next = await startWorker(QUEUE, WORKER_ENV);
+    await worker.kill();
+    worker = next;
+  }
+  const out = await accepted;
+  const result = JSON.parse(out.stdout) as { outcome: string; revision: number; services: ServiceResult[] };
+  expect(result).toMatchObject({ outcome: 'applied', revision });
+  const m = appOf(result.services)!.migrations!;
+  expect(m.phases.map((p) => [p.stage, p.exitCode])).toEqual(phases.map((p) => [p, 0]));
+  expect(m.contract).toBe('done');
+  expect(query('SELECT phase, COUNT(*) FROM phase_runs GROUP BY phase ORDER BY MIN(at)')).toBe(
+    phases.map((p) => `${p}\t1`).join('\n'),
+  );
+  expect(await docker.listContainers({ all: true, filters: { name: [`pb-${cloud}-app-job-`] } })).toEqual([]);
+  expect(await servedVersions(APP)).toEqual(['v2', 'v2']);
 });
