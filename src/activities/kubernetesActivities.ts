@@ -39,7 +39,7 @@ import {
 } from '../runtime/kubernetesConfig';
 import { configFilesOf } from '../record/configFiles';
 import { renderTemplate } from '../record/template';
-import { resolveSecretEnv, resolveSecretRef } from '../runtime/secrets';
+import { maskSecrets, resolveSecretEnv, resolveSecretRef } from '../runtime/secrets';
 import type { JobResult, K8sJobInput, K8sRestoreInput } from './types';
 
 export interface KubernetesActivityDeps {
@@ -421,9 +421,19 @@ export function createKubernetesActivities(deps: KubernetesActivityDeps = {}) {
                 spec: withConfigMounts(
                   {
                     restartPolicy: 'Never',
+                    // A snapshot's directory on the node (the same path inside), made if missing.
+                    ...(input.hostPaths?.length && {
+                      volumes: input.hostPaths.map((p, i) => ({
+                        name: `host-${i}`,
+                        hostPath: { path: p, type: 'DirectoryOrCreate' },
+                      })),
+                    }),
                     containers: [
                       {
                         name: input.job.name,
+                        ...(input.hostPaths?.length && {
+                          volumeMounts: input.hostPaths.map((p, i) => ({ name: `host-${i}`, mountPath: p })),
+                        }),
                         image: input.job.image ?? input.image,
                         command: input.job.command.map((part) =>
                           renderTemplate(part, { service: input.service }),
@@ -452,18 +462,25 @@ export function createKubernetesActivities(deps: KubernetesActivityDeps = {}) {
         const failed = job.status?.conditions?.find((x) => x.type === 'Failed' && x.status === 'True');
         const durationMs = Date.now() - started;
         if ((job.status?.succeeded ?? 0) > 0 || failed) {
+          // What a captured phase printed and how it exited, read from its pod before the Job goes.
+          const pod = input.capture
+            ? await jobPodOutcome(c, namespace, name, input.capture.outputLines)
+            : null;
           await readOrNull(() =>
             c.batch.deleteNamespacedJob({ name, namespace, propagationPolicy: 'Background' }),
           );
-          // A check answers by its exit code; the Job says only that it failed, so 1 stands for any.
+          const output = maskSecrets(pod?.log ?? '', input.job.secretEnv);
+          // A check answers by its exit code; without its pod's status, 1 stands for any failure.
           if (failed && input.capture?.anyExitCode)
             return {
               job: input.job.name,
               phase: input.phase,
-              exitCode: 1,
+              exitCode: pod?.exitCode ?? 1,
               durationMs,
-              output: `${failed.reason ?? ''} ${failed.message ?? ''}`.trim(),
+              output: output || `${failed.reason ?? ''} ${failed.message ?? ''}`.trim(),
             };
+          if (!failed && input.capture)
+            return { job: input.job.name, phase: input.phase, exitCode: 0, durationMs, output };
           if (failed)
             throw failure(
               'JOB_FAILED',
@@ -478,4 +495,28 @@ export function createKubernetesActivities(deps: KubernetesActivityDeps = {}) {
       }
     },
   };
+}
+
+/**
+ * The exit code and last log lines of a Job's pod, as far as the cluster can tell: a node that keeps
+ * no logs (KWOK's simulated ones) gives none, and a snapshot then fails for want of its checksum line.
+ */
+async function jobPodOutcome(
+  c: ReturnType<typeof kubeClients>,
+  namespace: string,
+  job: string,
+  lines: number,
+): Promise<{ exitCode: number | null; log: string } | null> {
+  const pods = await readOrNull(() =>
+    c.core.listNamespacedPod({ namespace, labelSelector: `job-name=${job}` }),
+  );
+  const pod = pods?.items[0];
+  const name = pod?.metadata?.name;
+  if (!name) return null;
+  const terminated = pod.status?.containerStatuses?.[0]?.state?.terminated;
+  const log = await c.core
+    .readNamespacedPodLog({ name, namespace, tailLines: lines })
+    .then((text) => String(text).replace(/\r\n/g, '\n').trimEnd())
+    .catch(() => '');
+  return { exitCode: terminated?.exitCode ?? null, log };
 }

@@ -180,4 +180,6 @@ export interface K8sRestoreInput {
 export type K8sJobInput = Omit<JobInput, 'host' | 'volumes'> & {
   runtime: KubernetesRuntimeSpec;
   port?: number;
+  /** Node directories mounted at the same path (a snapshot's directory). */
+  hostPaths?: string[];
 };

@@ -97,12 +97,24 @@ async function apply(record: CloudRecordInput, message: string) {
   return client.waitForChange(record.metadata.name, accepted);
 }
 
+interface K8sJobView {
+  metadata: { name: string; deletionTimestamp?: string };
+  spec: {
+    template: {
+      spec: {
+        containers: Array<{ command: string[]; volumeMounts?: unknown[] }>;
+        volumes?: unknown[];
+      };
+    };
+  };
+}
+
 const namespaceOf = async (name: string) =>
   cluster.post('/api/v1/namespaces', { apiVersion: 'v1', kind: 'Namespace', metadata: { name } });
 
 beforeAll(async () => {
   cluster = startTestCluster();
-  for (const ns of ['pb-a', 'pb-b', 'pb-c']) await namespaceOf(ns);
+  for (const ns of ['pb-a', 'pb-b', 'pb-c', 'pb-m']) await namespaceOf(ns);
   worker = await startWorker(QUEUE);
   client = await PatchbayClient.connect(
     temporalConfig({ TEMPORAL_ADDRESS: testEnv('address'), PATCHBAY_TASK_QUEUE: QUEUE }),
@@ -353,6 +365,64 @@ test.each([
     expect(await view('pb-a')).toEqual(before);
   },
 );
+
+test('migrations as Jobs: check, expand before the Deployment changes, contract after; the snapshot is a Job on a hostPath, and without its checksum (KWOK runs no container) the revision stops untouched', async () => {
+  const m = `k8s${run}-m`;
+  const job = (phase: string) => ({ command: ['migrate', phase], image: FIXTURE.v1 });
+  const migrations = (snapshot: boolean) => ({
+    database: { service: 'db', name: 'app' },
+    check: job('check'),
+    expand: job('expand'),
+    contract: job('contract'),
+    ...(snapshot && {
+      snapshot: {
+        command: ['mariadb-dump', 'app'],
+        directory: '/var/lib/pb-snapshots',
+        restore: { command: ['mariadb'] },
+      },
+    }),
+  });
+  const withMigrations = (app: string, snapshot: boolean) => {
+    const r = k8sRecord(m, 'pb-m', { db: FIXTURE.v1, app });
+    Object.assign(r.spec.services[1]!, { dependsOn: ['db'], migrations: migrations(snapshot) });
+    return r;
+  };
+  const created = await apply(withMigrations(FIXTURE.v1, false), 'create with migrations');
+  expect(created.outcome).toBe('applied');
+  const phases = created.services.find((s) => s.service === 'app')!.migrations!.phases;
+  expect(phases.map((p) => [p.stage, p.exitCode])).toEqual([
+    ['check-before', 0],
+    ['expand', 0],
+    ['contract', 0],
+    ['check-after', 0],
+  ]);
+  expect(phases.map((p) => Date.parse(p.startedAt))).toEqual(
+    phases.map((p) => Date.parse(p.startedAt)).sort(),
+  );
+  const before = await view('pb-m');
+  // The snapshot's Job, seen while it exists: the script around the record's command, the node's directory.
+  const jobs = async () =>
+    (await cluster.get<{ items: K8sJobView[] }>('/apis/batch/v1/namespaces/pb-m/jobs')).items;
+  const patching = apply(withMigrations(FIXTURE.v2, true), 'patch with a snapshot');
+  const snapshotJob = await waitFor(
+    'the snapshot Job',
+    async () => (await jobs()).find((j) => j.metadata.name.includes('migrate-snapshot')),
+    60_000,
+    200,
+  );
+  const pod = snapshotJob.spec.template.spec;
+  expect(pod.containers[0]!.command.slice(0, 2)).toEqual(['sh', '-c']);
+  expect(pod.containers[0]!.command.slice(-2)).toEqual(['mariadb-dump', 'app']);
+  expect(pod.volumes).toEqual([
+    { name: 'host-0', hostPath: { path: '/var/lib/pb-snapshots', type: 'DirectoryOrCreate' } },
+  ]);
+  expect(pod.containers[0]!.volumeMounts).toEqual([{ name: 'host-0', mountPath: '/var/lib/pb-snapshots' }]);
+  const patched = await patching;
+  expect(patched.outcome).toBe('failed');
+  expect(patched.reason).toMatch(/snapshot of app's database printed no checksum/);
+  expect(await view('pb-m')).toEqual(before);
+  expect((await jobs()).filter((j) => !j.metadata.deletionTimestamp)).toEqual([]);
+});
 
 test('a campaign across Docker clouds and Kubernetes namespaces patches them all', async () => {
   const docker = [`k8s${run}-d1`, `k8s${run}-d2`];

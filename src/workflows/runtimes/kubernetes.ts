@@ -97,6 +97,8 @@ export function kubernetesService(
         // Only a service with config files sends them: inputs of older changes stay as they were.
         ...(Object.keys(spec.config ?? {}).length > 0 ? { config: spec.config, port: spec.port } : {}),
         ...(capture ? { capture } : {}),
+        // Only a snapshot's jobs mount one (records on Kubernetes name no volumes).
+        ...(spec.volumes.length > 0 ? { hostPaths: spec.volumes.map((v) => v.source) } : {}),
       }),
   };
 }
