@@ -54,6 +54,7 @@ export function plannedMigrations(
   if (!m) return undefined;
   const phases = [
     ...(m.check ? ['check'] : []),
+    ...(m.snapshot ? [`snapshot (keep ${m.snapshot.keep})`] : []),
     ...(m.expand ? ['expand'] : []),
     ...(m.migrate ? ['migrate'] : []),
     'rolling replace',

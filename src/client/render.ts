@@ -38,7 +38,7 @@ export function renderPlan(cloud: string, currentRevision: number | null, plan: 
       lines.push(`      migrate  ${s.migrations.database}: ${s.migrations.phases.join(' -> ')}`);
       lines.push(
         s.migrations.rollbackNeedsRestore
-          ? `      rollback: the image alone until the contract runs; after it, refused (the database would have to be restored)`
+          ? `      rollback: the image alone until the contract runs; after it, refused unless --restore-database (${s.migrations.phases.some((p) => p.startsWith('snapshot')) ? 'the snapshot taken before expand comes back; writes since are lost' : 'no snapshot is taken: add migrations.snapshot'})`
           : `      rollback puts the image back alone (no contract: the old code runs on the expanded schema)`,
       );
     }

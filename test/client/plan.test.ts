@@ -131,6 +131,21 @@ test('migrations: a new image shows the phases in order and whether a rollback w
   expect(renderPlan('lab', 1, [patch!])).toContain(
     'migrate  db/api: check -> expand -> rolling replace -> contract (approval: manual) -> check',
   );
+  expect(renderPlan('lab', 1, [patch!])).toContain('refused unless --restore-database (no snapshot is taken');
+  // With a snapshot: taken after check, before expand; the rollback would bring it back.
+  const snapped = withMigrations('x/api:2', true);
+  snapped.spec.services[1]!.migrations!.snapshot = {
+    command: ['dump'],
+    env: {},
+    secretEnv: {},
+    timeout: 60_000,
+    directory: '/srv/snapshots',
+    keep: 3,
+    restore: { command: ['load'] },
+  };
+  const withSnapshot = computePlan(snapped, current, running(current))[1]!;
+  expect(withSnapshot.migrations?.phases.slice(0, 3)).toEqual(['check', 'snapshot (keep 3)', 'expand']);
+  expect(renderPlan('lab', 1, [withSnapshot])).toContain('the snapshot taken before expand comes back');
   // Without a contract the old code keeps running on the expanded schema: the image alone goes back.
   const expandOnly = computePlan(withMigrations('x/api:2', false), current, running(current))[1];
   expect(expandOnly?.migrations).toMatchObject({
