@@ -10,7 +10,7 @@ import { failure } from '../lib/failures';
 type PathSegment = string | number;
 
 /** Plain env names that almost certainly hold a credential. */
-export const SECRET_NAME = /PASSWORD|SECRET|TOKEN|PRIVATE_KEY|API_KEY/i;
+export const SECRET_NAME = /PASSWORD|PASSWD|_PWD$|SECRET|TOKEN|PRIVATE_KEY|API_KEY/i;
 
 /** Shown instead of a value that may be a credential, so error output and logs never carry it. */
 export const REDACTED = '<redacted>';

@@ -585,4 +585,53 @@ describe('migrations', () => {
       expect.stringMatching(/^spec\.services\[1\]\.migrations\.expand\.env\.AT "\{\{port\}\}": /),
     ]);
   });
+
+  test('a snapshot: defaults filled in, a restore command required, an absolute directory, the job rules', () => {
+    const snapshot = {
+      command: ['mariadb-dump', '--databases', 'keystone'],
+      restore: { command: ['mariadb'] },
+    };
+    const result = validateRecord(
+      withMigrations({ database: { service: 'db', name: 'keystone' }, snapshot, expand: step('expand') }),
+    );
+    if (!result.ok) throw new Error(JSON.stringify(result.issues));
+    expect(result.record.spec.services[1]!.migrations!.snapshot).toEqual({
+      ...snapshot,
+      env: {},
+      secretEnv: {},
+      timeout: 300_000,
+      directory: '/var/lib/patchbay/snapshots',
+      keep: 3,
+    });
+    expect(
+      issues({
+        database: { service: 'db', name: 'keystone' },
+        expand: step('expand'),
+        snapshot: {
+          command: ['dump'],
+          directory: 'snapshots',
+          keep: 0,
+          host: 'ctl9',
+          env: { MYSQL_PWD: 'x' },
+        },
+      }),
+    ).toEqual([
+      expect.stringMatching(
+        /^spec\.services\[1\]\.migrations\.snapshot\.directory "snapshots": must be an absolute path/,
+      ),
+      expect.stringMatching(/^spec\.services\[1\]\.migrations\.snapshot\.keep 0: /),
+      expect.stringMatching(/^spec\.services\[1\]\.migrations\.snapshot\.restore undefined: /),
+    ]);
+    // Once the shape is right, the rules of jobs: a declared host, no secret-looking env.
+    expect(
+      issues({
+        database: { service: 'db', name: 'keystone' },
+        expand: step('expand'),
+        snapshot: { ...snapshot, host: 'ctl9', env: { MYSQL_PWD: 'x' } },
+      }),
+    ).toEqual([
+      expect.stringMatching(/^spec\.services\[1\]\.migrations\.snapshot\.host "ctl9": unknown host/),
+      expect.stringMatching(/^spec\.services\[1\]\.migrations\.snapshot\.env\.MYSQL_PWD "<redacted>": /),
+    ]);
+  });
 });
