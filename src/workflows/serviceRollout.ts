@@ -233,7 +233,8 @@ async function rollout(raw: ServiceRolloutInput, outOfService: OutOfServiceGauge
   if (target) {
     try {
       await migrateBefore(target);
-      await runJobs('before', target);
+      // A restore runs them on the restored database (older code's db-sync fails on a newer schema).
+      if (input.restoreFrom === undefined) await runJobs('before', target);
     } catch (error) {
       // Nothing has been touched yet: the change stops here.
       return result('failed', [], `${failureMessage(error)} (${runtime.untouched})`);
@@ -390,7 +391,12 @@ async function rollout(raw: ServiceRolloutInput, outOfService: OutOfServiceGauge
       output: loaded.output ?? '',
     };
     let startFailure: string | undefined;
-    for (const { unit, lb, step } of kept) {
+    try {
+      await runJobs('before', spec);
+    } catch (error) {
+      startFailure = failureMessage(error);
+    }
+    for (const { unit, lb, step } of startFailure ? [] : kept) {
       try {
         await startOne(unit, spec, lb, step);
       } catch (error) {

@@ -52,6 +52,7 @@ describe('the catalogue', () => {
         'INVALID_RECORD',
         'NOT_FOUND',
         'SCHEMA_CONTRACTED',
+        'SNAPSHOT_MISSING',
       ].sort(),
     );
   });
