@@ -12,8 +12,10 @@ import { startLoad, summarise, type Load, type LoadSummary } from './httpLoad';
 import { issueToken, keystoneRequests, tokenIsValid, waitForKeystone } from './keystone';
 import { withImage } from '../record/withImage';
 import { KEYSTONE, type Lab } from './openstackLab';
+import { KEYSTONE_27, KEYSTONE_27_PACKAGE, keystoneUpgradeRecord } from './keystoneUpgrade';
 
-export type ScenarioName = 'deploy' | 'patch' | 'revert' | 'bad-patch';
+export type ScenarioName =
+  'deploy' | 'patch' | 'revert' | 'bad-patch' | 'upgrade' | 'rollback-refused' | 'restore';
 
 export interface ScenarioReport {
   step: ScenarioName;
@@ -30,6 +32,11 @@ export interface ScenarioReport {
   others?: { compared: number; changed: string[] };
   /** Whether the token issued right after deploy still validates. */
   earlyTokenValid?: boolean;
+  /** The upgrade steps: whether the admin can authenticate (a new token) once the step ended. */
+  adminCanAuthenticate?: boolean;
+  /** The upgrade's migration phases (stage, exit code, seconds) and the restore's loss window. */
+  migrations?: Array<{ stage: string; exitCode: number; seconds: number }>;
+  restore?: NonNullable<ChangeResult['services'][number]['restore']>;
 }
 
 export interface ScenarioDeps {
@@ -44,6 +51,11 @@ export interface ScenarioDeps {
   onResult?: (result: ChangeResult) => void;
   /** Clients of the load (default 4: two issue tokens, two read /v3). */
   concurrency?: number;
+  /**
+   * Then Keystone 22 -> 27 across its schema change (keystoneUpgrade.ts), a rollback refused, and
+   * one with --restore-database.
+   */
+  upgrade?: boolean;
 }
 
 const OTHERS = ['mariadb', 'glance', 'placement', 'haproxy'];
@@ -58,13 +70,25 @@ async function keystonePackages(deps: ScenarioDeps): Promise<Record<string, stri
   return out;
 }
 
-/** What each step should end as: the outcome and the keystone package every instance runs. */
-export const EXPECTED: Record<ScenarioName, { outcome: ChangeResult['outcome']; keystone: string }> = {
+/**
+ * What each step should end as: the outcome, the keystone package every instance runs, and whether
+ * the load may see failures (a restore stops every Keystone: it is not a rolling operation).
+ */
+export const EXPECTED: Record<
+  ScenarioName,
+  { outcome: ChangeResult['outcome'] | 'refused'; keystone: string | RegExp; downtime?: true }
+> = {
   deploy: { outcome: 'applied', keystone: KEYSTONE.oldPackage },
   patch: { outcome: 'applied', keystone: KEYSTONE.fixedPackage },
   revert: { outcome: 'applied', keystone: KEYSTONE.oldPackage },
   'bad-patch': { outcome: 'rolled-back', keystone: KEYSTONE.oldPackage },
+  upgrade: { outcome: 'applied', keystone: KEYSTONE_27_PACKAGE },
+  'rollback-refused': { outcome: 'refused', keystone: KEYSTONE_27_PACKAGE },
+  restore: { outcome: 'applied', keystone: KEYSTONE.oldPackage, downtime: true },
 };
+
+const matches = (version: string, expected: string | RegExp): boolean =>
+  typeof expected === 'string' ? version === expected : expected.test(version);
 
 /** Whether a step behaved as promised: its outcome, its versions, zero failed requests, nothing else touched. */
 export function stepKept(report: ScenarioReport): boolean {
@@ -73,10 +97,11 @@ export function stepKept(report: ScenarioReport): boolean {
   return (
     report.outcome === expected.outcome &&
     versions.length === 3 &&
-    versions.every((v) => v === expected.keystone) &&
-    (report.load?.failed ?? 0) === 0 &&
+    versions.every((v) => matches(v, expected.keystone)) &&
+    (expected.downtime || (report.load?.failed ?? 0) === 0) &&
     (report.others?.changed.length ?? 0) === 0 &&
-    report.earlyTokenValid !== false
+    report.earlyTokenValid !== false &&
+    report.adminCanAuthenticate !== false
   );
 }
 
@@ -104,12 +129,20 @@ export async function runKeystoneScenarios(deps: ScenarioDeps): Promise<Scenario
     const from = Date.now();
     if (load) await settle(2_000);
     const t0 = Date.now();
-    const accepted = await send();
-    const result = await client.waitForChange(lab.name, accepted, deps.onProgress?.());
+    let result: Pick<ChangeResult, 'revision' | 'reason' | 'services'> & { outcome: string };
+    try {
+      const accepted = await send();
+      result = await client.waitForChange(lab.name, accepted, deps.onProgress?.());
+      deps.onResult?.(result as ChangeResult);
+    } catch (error) {
+      // A refusal (a rollback across a contract): no revision, nothing should have moved.
+      if (step !== 'rollback-refused') throw error;
+      result = { revision: 0, outcome: 'refused', reason: (error as Error).message, services: [] };
+    }
     const seconds = (Date.now() - t0) / 1000;
-    deps.onResult?.(result);
     if (load) await settle(2_000);
     const to = Date.now();
+    const keystone = result.services.find((s) => s.service === 'keystone');
     const report: ScenarioReport = {
       step,
       title,
@@ -117,6 +150,14 @@ export async function runKeystoneScenarios(deps: ScenarioDeps): Promise<Scenario
       outcome: result.outcome,
       reason: result.reason,
       seconds,
+      ...(keystone?.migrations && {
+        migrations: keystone.migrations.phases.map((p) => ({
+          stage: p.stage,
+          exitCode: p.exitCode,
+          seconds: p.durationMs / 1000,
+        })),
+      }),
+      ...(keystone?.restore && { restore: keystone.restore }),
       load: load && step !== 'deploy' ? summarise(load.samples, from, to) : undefined,
       keystonePackages: await keystonePackages(deps),
     };
@@ -137,6 +178,11 @@ export async function runKeystoneScenarios(deps: ScenarioDeps): Promise<Scenario
     } else {
       report.others = changedContainers(before, await cloudSnapshot(deps.docker, lab.name), OTHERS);
       report.earlyTokenValid = await tokenIsValid(lab.keystoneUrl, lab.adminPassword, earlyToken);
+      if (deps.upgrade)
+        report.adminCanAuthenticate = await issueToken(lab.keystoneUrl, lab.adminPassword).then(
+          () => true,
+          () => false,
+        );
     }
     reports.push(report);
     return report;
@@ -167,6 +213,26 @@ export async function runKeystoneScenarios(deps: ScenarioDeps): Promise<Scenario
       'bad-patch',
       `a bad patch (${KEYSTONE.broken}: answers 500): automatic rollback, under load`,
       () => client.apply(withImage(base, 'keystone', KEYSTONE.broken), options('a broken Keystone build')),
+    );
+    if (!deps.upgrade) return;
+    const upgraded = await change(
+      'upgrade',
+      `Keystone 22 -> 27 (${KEYSTONE_27}): check, snapshot, expand, rolling replace, contract, under load`,
+      () => client.apply(keystoneUpgradeRecord(base, lab), options('upgrade Keystone to 27 (2025.1)')),
+    );
+    if (upgraded.outcome !== 'applied') return;
+    await change('rollback-refused', 'a rollback of Keystone to 22 after the contract: refused', () =>
+      client.rollback(lab.name, { service: 'keystone', ...options('back to 22') }),
+    );
+    await change(
+      'restore',
+      'rollback --restore-database: Keystone 22 on the snapshot taken before the expand',
+      () =>
+        client.rollback(lab.name, {
+          service: 'keystone',
+          restoreDatabase: true,
+          ...options('back to 22, with its database'),
+        }),
     );
   };
   // Assigned inside change(): TypeScript cannot see that from here.

@@ -51,6 +51,8 @@ export interface Lab {
   secretEnv: Record<string, string>;
   /** The admin password bootstrap gave Keystone. */
   adminPassword: string;
+  /** MariaDB's port on 127.0.0.1 (the example's 15306, shifted). */
+  sqlPort: number;
 }
 
 function secrets(root: string): Record<string, string> {
@@ -104,6 +106,7 @@ export function openstackLab(options: LabOptions = {}): Lab {
     record,
     keystoneUrl: `http://127.0.0.1:${15000 + shift}`,
     adminPassword: pw.admin!,
+    sqlPort: sql,
     secretEnv: {
       OS_DB_ROOT_PASSWORD: pw['db-root']!,
       OS_KEYSTONE_DB_PASSWORD: pw['keystone-db']!,

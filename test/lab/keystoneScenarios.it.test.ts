@@ -9,6 +9,7 @@ import { PatchbayClient } from '../../src/client/patchbayClient';
 import { temporalConfig } from '../../src/lib/config';
 import { KEYSTONE, openstackLab } from '../../src/lab/openstackLab';
 import { EXPECTED, runKeystoneScenarios, type ScenarioReport } from '../../src/lab/keystoneScenarios';
+import { KEYSTONE_27_PACKAGE } from '../../src/lab/keystoneUpgrade';
 import type { LoadSummary } from '../../src/lab/httpLoad';
 import { testEnv } from '../support/env';
 import { docker, removeCloudContainers, startWorker, type WorkerProcess } from '../support/harness';
@@ -37,7 +38,13 @@ beforeAll(async () => {
   client = await PatchbayClient.connect(
     temporalConfig({ TEMPORAL_ADDRESS: testEnv('address'), PATCHBAY_TASK_QUEUE: QUEUE }),
   );
-  ({ steps: reports, wholeRun } = await runKeystoneScenarios({ client, docker, lab, author: 'jest' }));
+  ({ steps: reports, wholeRun } = await runKeystoneScenarios({
+    client,
+    docker,
+    lab,
+    author: 'jest',
+    upgrade: true,
+  }));
   // A failed step is explained in the worker's log (a failed gate logs the instance's last output).
   if (reports.some((r) => r.outcome !== EXPECTED[r.step].outcome))
     console.error(worker.output().slice(-8000));
@@ -81,9 +88,10 @@ test.each(['patch', 'revert', 'bad-patch'] as const)(
   },
 );
 
-test('one load ran from deploy to the end (tokens and /v3 through HAProxy): not one request failed', () => {
+test('one load ran from deploy to the end (tokens and /v3 through HAProxy): no request failed outside the restore', () => {
   expect(wholeRun!.requests).toBeGreaterThan(100);
-  expect({ failed: wholeRun!.failed, failures: wholeRun!.failures }).toEqual({ failed: 0, failures: [] });
+  // The restore stops every Keystone (the database goes back): its window holds every failure.
+  expect(wholeRun!.failed).toBe(step('restore').load!.failed);
   // Every change window is part of it.
   const inWindows = reports.reduce((n, r) => n + (r.load?.requests ?? 0), 0);
   expect(wholeRun!.requests).toBeGreaterThanOrEqual(inWindows);
@@ -96,6 +104,80 @@ test('the bad patch is recorded as rolled back, with the reason the health gate 
   const revision = await client.revision(lab.name, bad.revision);
   expect(revision?.outcome).toBe('rolled-back');
   expect(revision?.reason).toMatch(/HTTP 500|500/);
-  // The cloud's current revision is still the reverted one, running deb12u3.
-  expect(state.current).toBe(step('revert').revision);
+  // The bad patch never became current: the upgrade came right after the revert, then the restore.
+  expect(step('upgrade').revision).toBe(bad.revision + 1);
+  expect(state.current).toBe(step('restore').revision);
+});
+
+test('upgrade 22 -> 27 under load: check, snapshot, expand, rolling replace, contract; every Keystone on 27, no request failed, nothing else touched', () => {
+  const report = step('upgrade');
+  expect({ outcome: report.outcome, reason: report.reason }).toEqual({
+    outcome: 'applied',
+    reason: undefined,
+  });
+  expect(Object.values(report.keystonePackages)).toHaveLength(3);
+  for (const v of Object.values(report.keystonePackages)) expect(v).toMatch(KEYSTONE_27_PACKAGE);
+  // check says 2 (expand needed) before and 0 after; every other phase succeeded.
+  expect(report.migrations!.map((p) => [p.stage, p.exitCode])).toEqual([
+    ['check-before', 2],
+    ['snapshot', 0],
+    ['expand', 0],
+    ['contract', 0],
+    ['check-after', 0],
+  ]);
+  expect(report.load!.requests).toBeGreaterThan(20);
+  expect({ failed: report.load!.failed, failures: report.load!.failures }).toEqual({
+    failed: 0,
+    failures: [],
+  });
+  expect(report.others).toEqual({ compared: 4, changed: [] });
+  expect(report.earlyTokenValid).toBe(true);
+  expect(report.adminCanAuthenticate).toBe(true);
+});
+
+test('a rollback to 22 after the contract is refused, naming the revision; nothing moves, no request fails', () => {
+  const report = step('rollback-refused');
+  expect(report.outcome).toBe('refused');
+  expect(report.reason).toMatch(
+    new RegExp(
+      `revision ${step('upgrade').revision} contracted database mariadb/keystone .*--restore-database`,
+    ),
+  );
+  for (const v of Object.values(report.keystonePackages)) expect(v).toMatch(KEYSTONE_27_PACKAGE);
+  expect(report.load!.failed).toBe(0);
+  expect(report.others).toEqual({ compared: 4, changed: [] });
+});
+
+test('rollback --restore-database: Keystone 22 on the database as it was before the expand; the admin authenticates, the early token validates; the loss window and the failed requests reported', () => {
+  const report = step('restore');
+  expect({ outcome: report.outcome, reason: report.reason }).toEqual({
+    outcome: 'applied',
+    reason: undefined,
+  });
+  expect(Object.values(report.keystonePackages)).toEqual(Array(3).fill(KEYSTONE.oldPackage));
+  expect(report.restore).toMatchObject({
+    database: { service: 'mariadb', name: 'keystone' },
+    snapshot: { revision: step('upgrade').revision },
+  });
+  // Keystone's tables, counted at the snapshot and again before the restore.
+  const rows = report.restore!.rows!;
+  expect(rows.find((r) => r.table === 'user')).toMatchObject({ atSnapshot: 1, beforeRestore: 1 });
+  expect(rows.find((r) => r.table === 'alembic_version')).toMatchObject({ atSnapshot: 2, beforeRestore: 2 });
+  expect(report.adminCanAuthenticate).toBe(true);
+  expect(report.earlyTokenValid).toBe(true);
+  expect(report.others).toEqual({ compared: 4, changed: [] });
+  // Not a rolling operation: every Keystone is stopped while the database goes back.
+  expect(report.load!.errorWindowS).toBeLessThan(report.seconds);
+  console.log(
+    [
+      ...reports.map(
+        (r) =>
+          `${r.step}: ${r.seconds.toFixed(1)} s, ${r.load?.failed ?? 0} of ${r.load?.requests ?? 0} requests failed`,
+      ),
+      `restore: requests failed for ${report.load!.errorWindowS.toFixed(1)} s (${report.load!.failures.join('; ')}); loss window ${report.restore!.lossWindow.from} .. ${report.restore!.lossWindow.to}`,
+      `upgrade phases: ${step('upgrade')
+        .migrations!.map((p) => `${p.stage} ${p.seconds.toFixed(1)} s`)
+        .join(', ')}; restore load ${(report.restore!.durationMs / 1000).toFixed(1)} s`,
+    ].join('\n'),
+  );
 });
