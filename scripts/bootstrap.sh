@@ -13,7 +13,8 @@
 #   - with --fixtures: the static busybox and the local test fixture images; HAProxy; openssl and
 #     OpenSSH (client and server binaries; the tests run their own sshd) for the endpoint tests;
 #     Debian's chromium, which the Web UI browser test drives headless (puppeteer-core, no download)
-#   - with --openstack: the real OpenStack images from Debian's packages (cold ~5.5 min, warm <1 s)
+#   - with --openstack: the real OpenStack images from Debian's packages, bookworm's and trixie's
+#     Keystone 27 (cold ~7 min, warm <1 s)
 #   - with --kubernetes: a Kubernetes control plane built from its Go modules, etcd and KWOK, for the
 #     Kubernetes runtime tests (scripts/k8s-cluster.sh build; cold 5–12 min, cached after)
 #   - with --temporal-cluster: Temporal server v1.32.2 and its SQL tool built from the Go module, for the
@@ -183,7 +184,8 @@ if [ "$WITH_FIXTURES" = 1 ]; then
 fi
 # --- OpenStack images ------------------------------------------------------------------------
 if [ "$WITH_OPENSTACK" = 1 ]; then
-  is_debian_root || [ -n "$(docker images -q patchbay/keystone:22.0.2-0-deb12u6 2>/dev/null)" ] ||
+  is_debian_root || { [ -n "$(docker images -q patchbay/keystone:22.0.2-0-deb12u6 2>/dev/null)" ] &&
+    [ -n "$(docker images -q patchbay/keystone:27 2>/dev/null)" ]; } ||
     die "the OpenStack images are built from Debian packages with debootstrap: run this as root on Debian"
   bash "$ROOT/scripts/build-openstack-images.sh" >&2
 fi

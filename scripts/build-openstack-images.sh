@@ -1,15 +1,16 @@
 #!/usr/bin/env bash
-# Builds the real OpenStack images (Debian bookworm packages) that Patchbay's end-to-end tests and
-# demo run, building only what is missing or whose recipe changed. There is no registry here, so
-# nothing is pulled: every image is a Debian root filesystem made with debootstrap, packages
-# installed in a chroot, then `docker import`ed. See images/README.md for the images' contract.
+# Builds the real OpenStack images (Debian bookworm's packages, and trixie's Keystone 27) that
+# Patchbay's end-to-end tests and demo run, building only what is missing or whose recipe changed.
+# There is no registry here, so nothing is pulled: every image is a Debian root filesystem made with
+# debootstrap, packages installed in a chroot, then `docker import`ed. See images/README.md.
 #
 #   scripts/build-openstack-images.sh              # every image
 #   scripts/build-openstack-images.sh keystone     # only images whose name is given
+#   scripts/build-openstack-images.sh keystone:27  # only the image of LATEST_SPECS with that alias
 #   scripts/build-openstack-images.sh --list       # the tags this script makes, one a line
 #   PATCHBAY_IMAGES_FORCE=1 scripts/...            # rebuild even if the recipe hash matches
 #
-# Cold (nothing cached): ~5.5 min on 2 cores. Warm (all images present): under a second.
+# Cold (nothing cached): ~7 min on 2 cores. Warm (all images present): under a second.
 # Needs root, debootstrap, a Docker engine and Debian's mirrors (deb.debian.org).
 set -euo pipefail
 
@@ -49,6 +50,21 @@ IMAGE_SPECS=(
 IMAGE_VARIANTS=(
   "keystone 2:22.0.2-0+deb12u6 broken KEYSTONE_BREAK=1"
 )
+# Images of whatever version a suite offers when they are built, one per line:
+#   NAME  SUITE  VERSION_GLOB  ALIAS  PINNED_PACKAGES  EXTRA_PACKAGES  USER:UID  ADDONS
+#   - Debian's archive keeps only a suite's newest version, so none is written here: the build asks
+#     the suite (apt-cache policy's candidate of the first pinned package), stops unless it matches
+#     VERSION_GLOB (a bash pattern), installs the pinned packages at exactly that version
+#   - two tags on one image: the version's, by the rule above (patchbay/keystone:27.0.0-3-deb13u6),
+#     and the fixed patchbay/NAME:ALIAS (patchbay/keystone:27) that tests and records name; the
+#     version is in its labels (io.patchbay.packages) and its ENV PATCHBAY_IMAGE
+#   - the parent is SUITE's own minbase filesystem (no shared OpenStack layer for a single image)
+#   - ADDONS: a folder of images/ whose files are installed into /usr/local/bin (- for none)
+#   - the resolved version is not part of the recipe hash: a warm run asks no mirror and reuses the
+#     image; PATCHBAY_IMAGES_FORCE=1 or a recipe change builds whatever the suite offers by then
+LATEST_SPECS=(
+  "keystone  trixie  2:27.*  27  keystone,python3-keystone  uwsgi-core,uwsgi-plugin-python3,python3-pymysql,procps  keystone:950  keystone-db"
+)
 # Top-level packages of the shared `openstack` filesystem; apt pulls their dependencies. Chosen from
 # the intersection of what keystone, glance-api and placement-api install (about 200 packages).
 OPENSTACK_BASE_PACKAGES="python3 uwsgi-core uwsgi-plugin-python3 python3-pymysql python3-sqlalchemy
@@ -73,14 +89,21 @@ for arg in "$@"; do
     --list)
       for spec in "${IMAGE_SPECS[@]}"; do read -r n v _ <<<"$spec"; echo "patchbay/$n:$(tag_of "$v")"; done
       for var in "${IMAGE_VARIANTS[@]}"; do read -r n v s _ <<<"$var"; echo "patchbay/$n:$(tag_of "$v")-$s"; done
+      # The alias always; the version's tag once an image was built (it depends on the day of the build).
+      for spec in "${LATEST_SPECS[@]}"; do
+        read -r n _ _ a _ <<<"$spec"; echo "patchbay/$n:$a"
+        docker image inspect -f '{{ range .Config.Env }}{{ println . }}{{ end }}' "patchbay/$n:$a" 2>/dev/null \
+          | sed -n 's/^PATCHBAY_IMAGE=//p' || true
+      done
       exit 0 ;;
-    -h|--help) sed -n '2,13p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,14p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit 0 ;;
     -*) die "unknown option $arg" ;;
     *) ONLY+=("$arg") ;;
   esac
 done
 wanted() { [ "${#ONLY[@]}" = 0 ] && return 0; local o; for o in "${ONLY[@]}"; do [ "$o" = "$1" ] && return 0; done; return 1; }
 NAMES=" "; for spec in "${IMAGE_SPECS[@]}"; do read -r n _ <<<"$spec"; [[ "$NAMES" == *" $n "* ]] || NAMES+="$n "; done
+for spec in "${LATEST_SPECS[@]}"; do read -r n _ _ a _ <<<"$spec"; [[ "$NAMES" == *" $n "* ]] || NAMES+="$n "; NAMES+="$n:$a "; done
 for o in "${ONLY[@]}"; do [[ "$NAMES" == *" $o "* ]] || die "no image named '$o' (names:$NAMES)"; done
 
 [ "$(id -u)" = 0 ] || die "must run as root (debootstrap, chroot, mount)"
@@ -158,7 +181,7 @@ apt_install() { # DIR LOG PACKAGE...
     || { tail -40 "$log" >&2; die "apt-get install $* failed (full log: $log)"; }
 }
 
-# --- stage 1: the minimal bookworm root filesystem (debootstrap, once) -------------------------
+# --- stage 1: the minimal root filesystem of a suite (debootstrap, once) -------------------------
 make_minbase() {
   local d="$1"
   debootstrap --variant=minbase "$SUITE" "$d" "$MIRROR" >"$d.debootstrap.log" 2>&1 \
@@ -188,20 +211,24 @@ EOF
   chmod 755 "$d/usr/sbin/policy-rc.d"
   rm -rf "$d"/usr/share/doc/*/[!c]* "$d"/usr/share/man/* "$d"/usr/share/locale/* "$d"/var/cache/apt/archives/*.deb
 }
-MINBASE_HASH="$( { echo "$RECIPE_REV $SUITE $MIRROR $SECURITY_MIRROR"; declare -f make_minbase; } | sha)"
-MINBASE_TAR="$CACHE/$SUITE-minbase-$MINBASE_HASH.tar"
+# One cached filesystem per suite: make_minbase reads $SUITE, so trixie's is made by the same recipe.
+minbase_hash() { { echo "$RECIPE_REV $1 $MIRROR $SECURITY_MIRROR"; declare -f make_minbase; } | sha; }
+minbase_tar() { printf '%s/%s-minbase-%s.tar' "$CACHE" "$1" "$(minbase_hash "$1")"; }
+MINBASE_HASH="$(minbase_hash "$SUITE")"
+MINBASE_TAR="$(minbase_tar "$SUITE")"
 
-ensure_minbase() {
-  [ -f "$MINBASE_TAR" ] && return 0
+ensure_minbase() { # [SUITE], default bookworm
+  local suite="${1:-$SUITE}" tarball; tarball="$(minbase_tar "$suite")"
+  [ -f "$tarball" ] && return 0
   local t0 d; t0="$(now)"
-  say "debootstrap --variant=minbase $SUITE (once; cached in $CACHE)"
-  new_workdir minbase; d="$WORKDIR"
+  say "debootstrap --variant=minbase $suite (once; cached in $CACHE)"
+  new_workdir "minbase-$suite"; d="$WORKDIR"
   rmdir "$d" # debootstrap wants to create it
-  make_minbase "$d"
-  save_tar "$d" "$MINBASE_TAR"
+  SUITE="$suite" make_minbase "$d"
+  save_tar "$d" "$tarball"
   remove_dir "$d"
-  find "$CACHE" -maxdepth 1 -name "$SUITE-minbase-*.tar" ! -name "$(basename "$MINBASE_TAR")" -delete
-  say "minbase root filesystem: $(since "$t0") s"
+  find "$CACHE" -maxdepth 1 -name "$suite-minbase-*.tar" ! -name "$(basename "$tarball")" -delete
+  say "$suite minbase root filesystem: $(since "$t0") s"
 }
 
 # --- stage 2: the shared OpenStack filesystem ---------------------------------------------------
@@ -339,10 +366,77 @@ build_one() { # one IMAGE_SPECS line
   REBUILT=1
 }
 
+# --- stage 3b: images of a suite's newest version (LATEST_SPECS) ----------------------------------
+# The candidate version of PACKAGE in DIR's suite, after an apt-get update there.
+candidate_of() { in_root "$1" apt-cache policy "$2" | awk '$1 == "Candidate:" { print $2 }'; }
+# Fills DIR (SUITE's minbase) for one LATEST_SPECS line: resolves the version, then installs it as
+# install_service does for a pinned one, then the ADDONS. Sets VERSION.
+install_latest() { # DIR SPEC
+  local d="$1" name suite glob alias pinned extra user addons f
+  read -r name suite glob alias pinned extra user addons <<<"$2"
+  enter "$d"
+  apt_update "$d"
+  VERSION="$(candidate_of "$d" "${pinned%%,*}")"
+  # shellcheck disable=SC2053 # a pattern on purpose
+  [[ -n "$VERSION" && "$VERSION" != "(none)" && "$VERSION" == $glob ]] \
+    || die "$suite offers ${pinned%%,*} '${VERSION:-nothing}', not $glob: update LATEST_SPECS"
+  say "$suite offers ${pinned%%,*} $VERSION"
+  install_service "$d" "$name" "$VERSION" "$pinned" "$extra" "$user"
+  if [ "$addons" != - ]; then
+    for f in "$IMAGES_SRC/$addons"/*; do install -D -m 755 "$f" "$d/usr/local/bin/$(basename "$f")"; done
+  fi
+}
+latest_hash() { # SPEC PARENT_HASH
+  local name addons; read -r name _ _ _ _ _ _ addons <<<"$1"
+  {
+    echo "$RECIPE_REV|$2|$1"
+    declare -f install_latest candidate_of install_service apt_install apt_update leave enter in_root
+    cat "$IMAGES_SRC/lib/entrypoint-lib.sh"
+    find "$IMAGES_SRC/$name" -type f -print0 | sort -z | xargs -0 cat
+    [ "$addons" = - ] || find "$IMAGES_SRC/$addons" -type f -print0 | sort -z | xargs -0 cat
+  } | sha
+}
+# The exact tag of an image (its ENV PATCHBAY_IMAGE), empty when there is no such image.
+exact_tag_of() { docker image inspect -f '{{ range .Config.Env }}{{ println . }}{{ end }}' "$1" 2>/dev/null | sed -n 's/^PATCHBAY_IMAGE=//p'; }
+image_id() { docker image inspect -f '{{ .Id }}' "$1" 2>/dev/null || true; }
+
+build_latest() { # one LATEST_SPECS line
+  local name suite glob alias pinned extra user addons
+  read -r name suite glob alias pinned extra user addons <<<"$1"
+  local alias_tag="patchbay/$name:$alias" hash tag
+  hash="$(latest_hash "$1" "$(minbase_hash "$suite")")"
+  if [ "$(label_of "$alias_tag" io.patchbay.image-hash)" = "$hash" ] && [ -z "${PATCHBAY_IMAGES_FORCE:-}" ]; then
+    tag="$(exact_tag_of "$alias_tag")"
+    # The version's tag is the same image: put it back if it was removed or moved.
+    [ "$(image_id "$tag")" = "$(image_id "$alias_tag")" ] || docker tag "$alias_tag" "$tag"
+    REPORT+=("$tag reused" "$alias_tag reused (= $tag)")
+    return 0
+  fi
+  ensure_minbase "$suite"
+  local t0 d pkgs; t0="$(now)"
+  say "building $alias_tag ($suite's ${pinned%%,*})"
+  new_workdir "$name-$suite"; d="$WORKDIR"
+  load_tar "$(minbase_tar "$suite")" "$d"
+  install_latest "$d" "$1"
+  tag="patchbay/$name:$(tag_of "$VERSION")"
+  pkgs="$(for p in ${pinned//,/ }; do printf '%s=%s,' "$p" "$VERSION"; done)"
+  docker_import "$d" "$tag" "$hash" "${pkgs%,}" "$name"
+  docker tag "$tag" "$alias_tag"
+  remove_dir "$d"
+  local took; took="$(since "$t0")"
+  say "built $tag (= $alias_tag) in $took s"
+  REPORT+=("$tag built in ${took} s" "$alias_tag built (= $tag)")
+  REBUILT=1
+}
+
 T0="$(now)"
 for spec in "${IMAGE_SPECS[@]}"; do
   read -r n _ <<<"$spec"
   wanted "$n" && build_one "$spec"
+done
+for spec in "${LATEST_SPECS[@]}"; do
+  read -r n _ _ a _ <<<"$spec"
+  if wanted "$n" || wanted "$n:$a"; then build_latest "$spec"; fi
 done
 # Older builds of a tag, untagged by a rebuild, are garbage (same label as ours, no tag left).
 [ "$REBUILT" = 0 ] || docker image prune -f --filter label=io.patchbay.openstack=1 >/dev/null
