@@ -1,8 +1,11 @@
-// End to end on real OpenStack (Debian's Keystone, Glance, Placement, MariaDB, HAProxy images):
-// the sample cloud is deployed, then, under a token load through HAProxy, Keystone is patched to the
-// security fix, reverted, and given a broken build that must roll back by itself. Every check is made
-// on the real thing: dpkg-query inside each container, container ids and start times, Keystone's
-// own answer on a token issued before the first patch, and every request of the load.
+// End to end on real OpenStack (Debian's Keystone, Glance, Placement, MariaDB, HAProxy images), one
+// sample cloud for all of it: deployed, then, under a token load through HAProxy, Keystone is patched
+// to the security fix, reverted, given a broken build that must roll back by itself, upgraded 22 -> 27
+// across its schema change (issue 17), refused a rollback past the contract, and rolled back with its
+// database restored; then (issue 18) reconfigured through the record, rolled back, and given a
+// keystone.conf it cannot load. Every check is made on the real thing: dpkg-query and keystone.conf
+// inside each container, container ids and start times, Keystone's own answer on tokens, and every
+// request of the load.
 import { mkdtempSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { PatchbayClient } from '../../src/client/patchbayClient';
@@ -10,6 +13,12 @@ import { temporalConfig } from '../../src/lib/config';
 import { KEYSTONE, openstackLab } from '../../src/lab/openstackLab';
 import { EXPECTED, runKeystoneScenarios, type ScenarioReport } from '../../src/lab/keystoneScenarios';
 import { KEYSTONE_27_PACKAGE } from '../../src/lab/keystoneUpgrade';
+import {
+  LIFETIME,
+  RECONFIGURE_EXPECTED,
+  runKeystoneReconfigure,
+  type ReconfigureReport,
+} from '../../src/lab/keystoneReconfigure';
 import type { LoadSummary } from '../../src/lab/httpLoad';
 import { testEnv } from '../support/env';
 import { docker, removeCloudContainers, startWorker, type WorkerProcess } from '../support/harness';
@@ -180,4 +189,102 @@ test('rollback --restore-database: Keystone 22 on the database as it was before 
         .join(', ')}; restore load ${(report.restore!.durationMs / 1000).toFixed(1)} s`,
     ].join('\n'),
   );
+});
+
+// Issue 18, on the same cloud once the scenarios above ended (Keystone back on deb12u3, the record as
+// the example's): its "deploy" finds every service as the record says and touches nothing.
+describe('reconfigure: keystone.conf through the record, its rollback, a bad config', () => {
+  let reports: ReconfigureReport[] = [];
+  let wholeRun: LoadSummary | null = null;
+  const step = (name: ReconfigureReport['step']) => {
+    const found = reports.find((r) => r.step === name);
+    if (!found) throw new Error(`no ${name} step ran: ${JSON.stringify(reports, null, 2)}`);
+    return found;
+  };
+
+  beforeAll(async () => {
+    ({ steps: reports, wholeRun } = await runKeystoneReconfigure({ client, docker, lab, author: 'jest' }));
+    // One line per step, for the log: what the change cost the clients and what Keystone then said.
+    console.log(
+      reports
+        .map(
+          (r) =>
+            `${r.step}: ${r.outcome} in ${r.seconds.toFixed(1)} s, ${r.keystone.replaced}/${r.keystone.running} keystone replaced, tokens ${[...new Set(r.tokenLifetimes)].join('/')} s` +
+            (r.load ? `, load ${r.load.failed} failed of ${r.load.requests}` : ''),
+        )
+        .concat(wholeRun ? [`whole run: ${wholeRun.failed} failed of ${wholeRun.requests}`] : [])
+        .join('\n'),
+    );
+    if (reports.some((r) => r.outcome !== RECONFIGURE_EXPECTED[r.step].outcome))
+      console.error(worker.output().slice(-8000));
+  });
+
+  test('its deploy found the cloud as the record says: nothing replaced', () => {
+    expect(step('deploy').keystone.replaced).toBe(0);
+  });
+
+  test("deploy: every Keystone runs the record's keystone.conf (password resolved), tokens live one hour", () => {
+    const deploy = step('deploy');
+    expect(deploy.outcome).toBe('applied');
+    expect(deploy.keystone.running).toBe(3);
+    expect(deploy.tokenSections).toEqual(
+      Array(3).fill({ expiration: String(LIFETIME.before), provider: 'fernet' }),
+    );
+    expect(deploy.secretsResolved).toBe(true);
+    for (const s of deploy.tokenLifetimes) expect(Math.abs(s - LIFETIME.before)).toBeLessThanOrEqual(2);
+  });
+
+  test.each(['reconfigure', 'rollback', 'bad-config'] as const)(
+    '%s: expected outcome, the lifetime in every keystone.conf and in new tokens, zero failed requests, nothing else touched',
+    (name) => {
+      const report = step(name);
+      const expected = RECONFIGURE_EXPECTED[name];
+      expect({ outcome: report.outcome, reason: report.reason }).toMatchObject({ outcome: expected.outcome });
+      expect(report.keystone.running).toBe(3);
+      expect(report.tokenSections).toEqual(
+        Array(3).fill({ expiration: String(expected.lifetime), provider: 'fernet' }),
+      );
+      expect(report.secretsResolved).toBe(true);
+      expect(report.tokenLifetimes.length).toBeGreaterThan(0);
+      for (const s of report.tokenLifetimes) expect(Math.abs(s - expected.lifetime)).toBeLessThanOrEqual(2);
+      expect(report.load!.requests).toBeGreaterThan(20);
+      expect({ failed: report.load!.failed, failures: report.load!.failures }).toEqual({
+        failed: 0,
+        failures: [],
+      });
+      // MariaDB, Glance, Placement and HAProxy: same container id and start time.
+      expect(report.others!.compared).toBe(4);
+      expect(report.others!.changed).toEqual([]);
+      expect(report.earlyTokenValid).toBe(true);
+    },
+  );
+
+  test('a config change and its rollback replace every Keystone container, one batch at a time', async () => {
+    expect(step('reconfigure').keystone.replaced).toBe(3);
+    expect(step('rollback').keystone.replaced).toBe(3);
+    const reconfigured = await client.revision(lab.name, step('reconfigure').revision);
+    expect(reconfigured?.outcome).toBe('applied');
+  });
+
+  test('the bad config is recorded as rolled back, with the reason the health gate saw; the rollback stays current', async () => {
+    const bad = step('bad-config');
+    expect(bad.reason).toMatch(/keystone/);
+    const revision = await client.revision(lab.name, bad.revision);
+    expect(revision?.outcome).toBe('rolled-back');
+    const state = await client.requireCloud(lab.name);
+    expect(state.current).toBe(step('rollback').revision);
+  });
+
+  test('no password is in any revision: the records hold the secret references', async () => {
+    for (const r of reports) {
+      const revision = JSON.stringify(await client.revision(lab.name, r.revision));
+      expect(revision).toContain('{{ secret \\"env:OS_KEYSTONE_DB_PASSWORD\\" }}');
+      for (const value of Object.values(lab.secretEnv)) expect(revision).not.toContain(value);
+    }
+  });
+
+  test('one load ran from deploy to the end (tokens and /v3 through HAProxy): not one request failed', () => {
+    expect(wholeRun!.requests).toBeGreaterThan(100);
+    expect({ failed: wholeRun!.failed, failures: wholeRun!.failures }).toEqual({ failed: 0, failures: [] });
+  });
 });
