@@ -179,14 +179,13 @@ export interface SnapshotRun {
   host: string;
 }
 
-/** Takes the dump; deletes `prune` (paths on the same host) once it is whole. */
-export async function takeSnapshot(
-  runtime: ServiceRuntime,
+/** A snapshot's job and where it runs (a spec the runtime's runJob takes): what takeSnapshot runs. */
+export function snapshotJobPlan(
   spec: ServiceSpec,
   at: { cloud: string; service: string; revision: number; home?: DatabaseHome },
   snapshot: SnapshotSpec,
   prune: string[],
-): Promise<SnapshotRun> {
+): { job: JobSpec; spec: ServiceSpec; path: string } {
   const path = snapshotPath(snapshot, at.cloud, at.service, at.revision);
   const job = snapshotJob(
     'migrate-snapshot',
@@ -195,9 +194,19 @@ export async function takeSnapshot(
     ['sh', '-c', SNAPSHOT_SCRIPT, 'patchbay-snapshot', ...snapshot.command],
     { PATCHBAY_SNAPSHOT_FILE: path, PATCHBAY_SNAPSHOT_PRUNE: prune.join(' ') },
   );
-  const done = await runtime.runJob('snapshot', job, snapshotHome(spec, snapshot, at.home), {
-    outputLines: MIGRATION_OUTPUT_LINES,
-  });
+  return { job, spec: snapshotHome(spec, snapshot, at.home), path };
+}
+
+/** Takes the dump; deletes `prune` (paths on the same host) once it is whole. */
+export async function takeSnapshot(
+  runtime: ServiceRuntime,
+  spec: ServiceSpec,
+  at: { cloud: string; service: string; revision: number; home?: DatabaseHome },
+  snapshot: SnapshotSpec,
+  prune: string[],
+): Promise<SnapshotRun> {
+  const { job, spec: home, path } = snapshotJobPlan(spec, at, snapshot, prune);
+  const done = await runtime.runJob('snapshot', job, home, { outputLines: MIGRATION_OUTPUT_LINES });
   const line = parseSnapshotLine(done.output ?? '');
   if (!line)
     throw ApplicationFailure.create({
@@ -223,6 +232,23 @@ export async function countRows(
   return parseRowCounts(done.output ?? '');
 }
 
+/** A restore's job and where it runs: what restoreSnapshot runs. */
+export function restoreJobPlan(
+  spec: ServiceSpec,
+  home: DatabaseHome | undefined,
+  snapshot: SnapshotSpec,
+  taken: { path: string; sha256: string; host: string },
+): { job: JobSpec; spec: ServiceSpec } {
+  const job = snapshotJob(
+    'migrate-restore',
+    { ...snapshot, host: taken.host === RUNTIME_PLACED ? undefined : taken.host },
+    home,
+    ['sh', '-c', RESTORE_SCRIPT, 'patchbay-restore', ...snapshot.restore.command],
+    { PATCHBAY_SNAPSHOT_FILE: taken.path, PATCHBAY_SNAPSHOT_SHA256: taken.sha256 },
+  );
+  return { job, spec: snapshotHome(spec, snapshot, home) };
+}
+
 /** Loads a snapshot with the record's restore command, after checking the file against its checksum. */
 export async function restoreSnapshot(
   runtime: ServiceRuntime,
@@ -231,14 +257,6 @@ export async function restoreSnapshot(
   snapshot: SnapshotSpec,
   taken: { path: string; sha256: string; host: string },
 ): Promise<JobResult> {
-  const job = snapshotJob(
-    'migrate-restore',
-    { ...snapshot, host: taken.host === RUNTIME_PLACED ? undefined : taken.host },
-    home,
-    ['sh', '-c', RESTORE_SCRIPT, 'patchbay-restore', ...snapshot.restore.command],
-    { PATCHBAY_SNAPSHOT_FILE: taken.path, PATCHBAY_SNAPSHOT_SHA256: taken.sha256 },
-  );
-  return runtime.runJob('restore', job, snapshotHome(spec, snapshot, home), {
-    outputLines: MIGRATION_OUTPUT_LINES,
-  });
+  const plan = restoreJobPlan(spec, home, snapshot, taken);
+  return runtime.runJob('restore', plan.job, plan.spec, { outputLines: MIGRATION_OUTPUT_LINES });
 }
