@@ -190,7 +190,7 @@ export interface ServiceRolloutInput extends RuntimeTarget {
   restoreFrom?: number;
 }
 
-/** The image and host of the service that hosts a database (host: none on Kubernetes). */
+/** The image and host of the service that hosts a database (no host where the runtime places it). */
 export interface DatabaseHome {
   image: string;
   host?: string;
