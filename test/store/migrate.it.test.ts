@@ -18,7 +18,15 @@ const ALL = [
   '1733400000004_snapshots',
 ];
 const LATEST = ALL.at(-1);
-const TABLES = ['audit_log', 'campaign_clouds', 'campaigns', 'clouds', 'revision_services', 'revisions'];
+const TABLES = [
+  'audit_log',
+  'campaign_clouds',
+  'campaigns',
+  'clouds',
+  'revision_services',
+  'revisions',
+  'snapshots',
+];
 const VIEWS = ['patchbay_campaign_outcomes', 'patchbay_inventory', 'patchbay_revisions'];
 const LOCK_KEY = '7241865325823964'; // node-pg-migrate's, which migrateStore waits for
 
