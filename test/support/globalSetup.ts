@@ -57,22 +57,26 @@ export default async function globalSetup(): Promise<void> {
       });
     }
   }
+  // A second lane (scripts/test.sh: PATCHBAY_TEST_LANE) runs beside the first, with its own server,
+  // store and state directories; only the first removes leftovers, before the second starts.
+  const lane = process.env.PATCHBAY_TEST_LANE ? `-${process.env.PATCHBAY_TEST_LANE}` : '';
   // Leftovers of a crashed earlier run carry the test label: remove them before starting.
-  for (const c of await docker.listContainers({ all: true, filters: { label: [LABEL.test] } })) {
-    await docker.getContainer(c.Id).remove({ force: true });
-  }
+  if (!lane)
+    for (const c of await docker.listContainers({ all: true, filters: { label: [LABEL.test] } })) {
+      await docker.getContainer(c.Id).remove({ force: true });
+    }
 
   const port = await freePort();
   const server = await startDevServer({
     binary: TEMPORAL_BIN,
-    stateDir: path.join(PROJECT_ROOT, '.state', 'test'),
+    stateDir: path.join(PROJECT_ROOT, '.state', `test${lane}`),
     port,
     uiPort: await freePort(),
     ephemeral: true,
   });
   // A fresh store every run (a crashed run's server on this directory is stopped first); its data
   // directory stays put so a test can stop the server and start it again on the same data.
-  const postgresDir = path.join(PROJECT_ROOT, '.state', 'test-postgres');
+  const postgresDir = path.join(PROJECT_ROOT, '.state', `test-postgres${lane}`);
   const postgres = await startFreshPostgres({ dataDir: postgresDir, port: await freePort() });
   process.env[TEST_ENV.databaseUrl] = postgres.url;
   process.env[TEST_ENV.postgresDataDir] = postgresDir;
