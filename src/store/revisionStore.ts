@@ -348,6 +348,11 @@ export class RevisionStore {
          FROM revisions r, jsonb_array_elements(COALESCE(r.services, '[]'::jsonb)) s
         WHERE r.cloud = $1 AND r.number > $2 AND r.number <= $3 AND r.outcome = 'applied'
           AND s->>'service' = $4 AND s->'migrations'->>'contract' IN ('done', 'failed')
+          -- A later rollback that restored a snapshot taken at or before it undid it.
+          AND NOT EXISTS (
+            SELECT 1 FROM revisions x
+             WHERE x.cloud = r.cloud AND x.outcome = 'applied' AND x.rollback_service = $4
+               AND x.rollback_restore_from <= r.number AND x.number > r.number AND x.number <= $3)
         ORDER BY r.number`,
       [cloud, number, options.current, service],
     );

@@ -305,6 +305,17 @@ test('rollback --restore-database: the database as it was before the contracting
   expect(shown.stdout).toContain(`restored from the snapshot of revision ${contracted}`);
   expect(shown.stdout).toContain(`loss window: writes from ${window.from} to ${window.to} are gone`);
   expect(shown.stdout).toContain('items: 2 rows at the snapshot, 3 before the restore (+1)');
+
+  // The restore undid that contract: restoring again is refused as needless, and a plain rollback
+  // to the first revision no longer counts it (the schema is the one from before it).
+  const needless = await runCli(['rollback', cloud, 'app', '--restore-database', '--json'], QUEUE);
+  expect(needless.code).toBe(2);
+  expect(needless.stderr).toContain('INVALID_INPUT');
+  expect(needless.stderr).toContain('--restore-database is not needed');
+  const toFirst = await runCli(['rollback', cloud, 'app', '--to-revision', '1', '--json'], QUEUE);
+  expect(toFirst.code).toBe(0);
+  expect(JSON.parse(toFirst.stdout)).toMatchObject({ outcome: 'applied' });
+  expect(await servedVersions(APP)).toEqual(['v1', 'v1']);
 });
 
 test("the app's database password is in no history: the outputs hold *** in its place", async () => {
