@@ -110,7 +110,7 @@ export async function runDemo(io: Io, asJson: boolean): Promise<number> {
     say('\n== what happened');
     if (wholeRun)
       say(
-        ` load through HAProxy for the whole run: ${wholeRun.failed} failed of ${wholeRun.requests} requests in ${wholeRun.seconds.toFixed(0)} s`,
+        ` load through HAProxy for the whole run: ${wholeRun.failed} failed of ${wholeRun.requests} requests in ${wholeRun.seconds.toFixed(0)} s${wholeRun.failed > 0 ? ' (every one while Keystone was stopped for its database restore, below)' : ''}`,
       );
     for (const r of reports) say(` ${stepKept(r) ? 'ok  ' : 'FAIL'} ${r.title}\n${describe(r)}`);
     if (reconfigure.wholeRun)

@@ -251,7 +251,8 @@ export function describeRestore(r: RestoreReport): string[] {
     `database ${r.database.service}/${r.database.name} restored from the snapshot of revision ${r.snapshot.revision} (${r.snapshot.bytes.toLocaleString('en-US')} bytes, loaded in ${(r.durationMs / 1000).toFixed(1)} s)`,
     `loss window: writes from ${r.lossWindow.from} to ${r.lossWindow.to} are gone`,
   ];
-  for (const row of r.rows ?? []) {
+  const empty = (r.rows ?? []).filter((row) => !row.atSnapshot && !row.beforeRestore);
+  for (const row of (r.rows ?? []).filter((x) => !empty.includes(x))) {
     const lost =
       row.atSnapshot === null
         ? `table created since the snapshot (${row.beforeRestore ?? 0} rows) is gone`
@@ -260,6 +261,7 @@ export function describeRestore(r: RestoreReport): string[] {
           : `${row.atSnapshot} rows at the snapshot, ${row.beforeRestore} before the restore (${row.beforeRestore - row.atSnapshot >= 0 ? '+' : ''}${row.beforeRestore - row.atSnapshot})`;
     lines.push(`  ${row.table}: ${lost}`);
   }
+  if (empty.length > 0) lines.push(`  ${empty.length} more tables empty at both`);
   return lines;
 }
 
