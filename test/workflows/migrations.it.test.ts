@@ -392,3 +392,34 @@ test('a worker killed during each phase (snapshot, expand, migrate, contract): a
   expect(await docker.listContainers({ all: true, filters: { name: [`pb-${cloud}-app-job-`] } })).toEqual([]);
   expect(await servedVersions(APP)).toEqual(['v2', 'v2']);
 });
+
+test('a failed contract waits for an operator with every instance on the new code; retry after the fix contracts and applies', async () => {
+  // Fails until the operator has made `contract_allowed` (the stand-in for whatever blocked it).
+  const blocked = {
+    database: { service: 'db', name: 'app' },
+    check: CHECK,
+    expand: sqlJob("UPDATE schema_version SET version = '3-expanded'"),
+    contract: sqlJob("SELECT COUNT(*) FROM contract_allowed; UPDATE schema_version SET version = '3'"),
+  };
+  const applying = runCli(['apply', writeRecord(record(FIXTURE.v3, blocked)), '--json'], QUEUE);
+  const waiting = await waitFor(
+    'the contract to wait for an operator',
+    async () => {
+      const s = await runCli(['status', cloud, '--json'], QUEUE);
+      return s.code === 0 ? (JSON.parse(s.stdout).waitingForOperator ?? undefined) : undefined;
+    },
+    90_000,
+    500,
+  );
+  expect(waiting).toMatchObject({ service: 'app', kind: 'contract-failed', allowed: ['retry', 'abandon'] });
+  expect(waiting.reason).toMatch(/contract_allowed' doesn't exist/);
+  // Nothing was rolled back: both instances serve v3 on the expanded schema while it waits.
+  expect(await servedVersions(APP)).toEqual(['v3', 'v3']);
+  expect(query('SELECT version FROM schema_version')).toBe('3-expanded');
+  query('CREATE TABLE contract_allowed (x int)');
+  expect((await runCli(['resolve', cloud, 'retry', '-m', 'made contract_allowed'], QUEUE)).code).toBe(0);
+  const result = JSON.parse((await applying).stdout) as { outcome: string; services: ServiceResult[] };
+  expect(result.outcome).toBe('applied');
+  expect(appOf(result.services)!.migrations).toMatchObject({ contract: 'done' });
+  expect(query('SELECT version FROM schema_version')).toBe('3');
+});
