@@ -418,8 +418,20 @@ test('a failed contract waits for an operator with every instance on the new cod
   expect(query('SELECT version FROM schema_version')).toBe('3-expanded');
   query('CREATE TABLE contract_allowed (x int)');
   expect((await runCli(['resolve', cloud, 'retry', '-m', 'made contract_allowed'], QUEUE)).code).toBe(0);
-  const result = JSON.parse((await applying).stdout) as { outcome: string; services: ServiceResult[] };
+  const result = JSON.parse((await applying).stdout) as {
+    outcome: string;
+    revision: number;
+    services: ServiceResult[];
+  };
   expect(result.outcome).toBe('applied');
   expect(appOf(result.services)!.migrations).toMatchObject({ contract: 'done' });
   expect(query('SELECT version FROM schema_version')).toBe('3');
+
+  // That revision's migrations took no snapshot: going back across its contract has nothing to restore.
+  const before = await snapshot(cloud);
+  const missing = await runCli(['rollback', cloud, 'app', '--restore-database', '--json'], QUEUE);
+  expect(missing.code).toBe(2);
+  expect(missing.stderr).toContain('SNAPSHOT_MISSING');
+  expect(missing.stderr).toContain(`revision ${result.revision} took no snapshot before its expand`);
+  expect(await snapshot(cloud)).toEqual(before);
 });
