@@ -19,7 +19,7 @@ import { startLoad, summarise, type LoadSummary } from '../src/lab/httpLoad';
 import { keystoneRequests, tokenLifetimeSeconds, waitForKeystone } from '../src/lab/keystone';
 import { KEYSTONE_CONF, LIFETIME, OVERRIDES, withConfigOverride } from '../src/lab/keystoneReconfigure';
 import { openstackLab, type Lab } from '../src/lab/openstackLab';
-import { startBenchStack } from './stack';
+import { removeCloud, startBenchStack } from './stack';
 
 const docker: Docker = dockerClient('unix:///var/run/docker.sock');
 const CONCURRENCY = 4;
@@ -33,14 +33,6 @@ interface Result extends LoadSummary {
   durationS: number;
   /** Lifetimes of 6 tokens issued right after (s). */
   lifetimes: number[];
-}
-
-async function removeCloud(name: string): Promise<void> {
-  for (const c of await listCloudContainers(docker, name))
-    await docker
-      .getContainer(c.id)
-      .remove({ force: true })
-      .catch(() => undefined);
 }
 
 /** (b): every running Keystone gets the record's new files in place, then all are restarted at once. */
@@ -120,14 +112,14 @@ async function main(): Promise<void> {
   const lab = openstackLab({ name: 'os-bench-rc', root: '/var/tmp/patchbay-bench-reconf', portShift: 5000 });
   // The bench's worker runs in this process: it resolves the record's secret references from here.
   Object.assign(process.env, lab.secretEnv);
-  await removeCloud(lab.name);
+  await removeCloud(docker, lab.name);
   const stack = await startBenchStack(17944, 'bench-reconf');
   let results: Result[];
   try {
     results = await run(stack.client, lab);
   } finally {
     await stack.stop();
-    await removeCloud(lab.name);
+    await removeCloud(docker, lab.name);
     rmSync(lab.root, { recursive: true, force: true });
   }
   console.log(

@@ -17,7 +17,7 @@ import type { DockerHostSpec, ServiceSpec, SnapshotSpec } from '../src/record/sc
 import { dockerClient, dockerForHost } from '../src/runtime/dockerClient';
 import { listCloudContainers } from '../src/runtime/observe';
 import { parseSnapshotLine, restoreJobPlan, snapshotJobPlan } from '../src/workflows/migrations';
-import { startBenchStack } from './stack';
+import { removeCloud, startBenchStack } from './stack';
 
 const docker: Docker = dockerClient('unix:///var/run/docker.sock');
 const RUNS = 3;
@@ -39,14 +39,6 @@ const timed = async <T>(fn: () => Promise<T>): Promise<[T, number]> => {
   const value = await fn();
   return [value, (performance.now() - t0) / 1000];
 };
-
-async function removeCloud(name: string): Promise<void> {
-  for (const c of await listCloudContainers(docker, name))
-    await docker
-      .getContainer(c.id)
-      .remove({ force: true })
-      .catch(() => undefined);
-}
 
 async function bench(lab: Lab): Promise<Figures[]> {
   const mariadb = lab.record.spec.services.find((s) => s.name === 'mariadb') as ServiceSpec;
@@ -132,7 +124,7 @@ async function main(): Promise<void> {
   const lab = openstackLab({ name: 'os-bench-snap', root: '/var/tmp/patchbay-bench-snap', portShift: 6000 });
   // The worker (in this process) and the bench's jobs resolve the record's secret references from here.
   Object.assign(process.env, lab.secretEnv);
-  await removeCloud(lab.name);
+  await removeCloud(docker, lab.name);
   const stack = await startBenchStack(17955, 'bench-snap');
   let figures: Figures[];
   try {
@@ -144,7 +136,7 @@ async function main(): Promise<void> {
     figures = await bench(lab);
   } finally {
     await stack.stop();
-    await removeCloud(lab.name);
+    await removeCloud(docker, lab.name);
     rmSync(lab.root, { recursive: true, force: true });
   }
   console.log(

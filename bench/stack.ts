@@ -6,6 +6,8 @@ import { fork, type ChildProcess } from 'node:child_process';
 import { rmSync } from 'node:fs';
 import path from 'node:path';
 import { DefaultLogger, Runtime } from '@temporalio/worker';
+import type Docker from 'dockerode';
+import { listCloudContainers } from '../src/runtime/observe';
 import { PatchbayClient } from '../src/client/patchbayClient';
 import { STATE_DIR } from '../src/lib/config';
 import { startFreshPostgres } from '../src/store/embeddedPostgres';
@@ -150,4 +152,13 @@ export async function startBenchStack(
       return peaks;
     },
   };
+}
+
+/** Removes every container of a cloud (a bench's own, before and after it runs). */
+export async function removeCloud(docker: Docker, name: string): Promise<void> {
+  for (const c of await listCloudContainers(docker, name))
+    await docker
+      .getContainer(c.id)
+      .remove({ force: true })
+      .catch(() => undefined);
 }

@@ -1,22 +1,16 @@
 // Database snapshots taken before a migration's expand: where each dump lies and what it must hash to.
 // Written by idempotent activities (keyed by cloud, service and revision: a retried snapshot replaces
 // its row), read by a rollback that restores one and by retention, which marks the files it deleted.
+import type { SnapshotReport } from '../workflows/types';
 import type { Db } from './db';
 
-export interface SnapshotRecord {
+/** A snapshot as the store keeps it: what the revision reports of it, and whose it is. */
+export interface SnapshotRecord extends Omit<SnapshotReport, 'pruned'> {
   cloud: string;
   service: string;
   /** The revision whose expand the snapshot preceded: it holds the schema of the revision before. */
   revision: number;
   database: { service: string; name: string };
-  host: string;
-  path: string;
-  sha256: string;
-  bytes: number;
-  durationMs: number;
-  takenAt: string;
-  /** Rows per table when it was taken, if the record says how to count them. */
-  rows?: Record<string, number>;
   prunedAt?: string;
   lastRestoredAt?: string;
 }

@@ -40,6 +40,7 @@ import type {
   MigrationReport,
   RestoreReport,
   ServiceProgress,
+  SnapshotReport,
   ServiceResult,
   ServiceRolloutInput,
 } from './types';
@@ -161,21 +162,25 @@ async function rollout(raw: ServiceRolloutInput, outOfService: OutOfServiceGauge
     );
     const rows = await countRows(runtime, spec, input.database, snapshot);
     const startedAt = taken.job.startedAt ?? nowIso();
+    const recorded: SnapshotReport = {
+      host: taken.host,
+      path: taken.path,
+      sha256: taken.sha256,
+      bytes: taken.bytes,
+      durationMs: taken.job.durationMs,
+      takenAt: startedAt,
+      ...(rows && { rows }),
+    };
+    const pruned = prune.map((s) => s.revision);
     await recording.storeSnapshotTaken({
       snapshot: {
+        ...recorded,
         cloud: input.cloud,
         service,
         revision,
         database: { ...(migrating as MigrationsSpec).database },
-        host: taken.host,
-        path: taken.path,
-        sha256: taken.sha256,
-        bytes: taken.bytes,
-        durationMs: taken.job.durationMs,
-        takenAt: startedAt,
-        ...(rows && { rows }),
       },
-      pruned: prune.map((s) => s.revision),
+      pruned,
     });
     into.phases.push({
       stage: 'snapshot',
@@ -184,16 +189,7 @@ async function rollout(raw: ServiceRolloutInput, outOfService: OutOfServiceGauge
       exitCode: taken.job.exitCode,
       output: taken.job.output ?? '',
     });
-    into.snapshot = {
-      host: taken.host,
-      path: taken.path,
-      sha256: taken.sha256,
-      bytes: taken.bytes,
-      durationMs: taken.job.durationMs,
-      takenAt: startedAt,
-      ...(rows && { rows }),
-      ...(prune.length > 0 && { pruned: prune.map((s) => s.revision) }),
-    };
+    into.snapshot = { ...recorded, ...(pruned.length > 0 && { pruned }) };
     report(
       label,
       'done',
